@@ -1,0 +1,43 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := age chromium chromium-driver postgresql ffmpeg
+PG_DIR := $(CURDIR)/.pg
+
+.PHONY: demo test venv system-deps lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+system-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy --strict crypto
+
+pytest: venv system-deps
+	bash tests/tools/postgres.sh start $(PG_DIR)
+	TAMGA_TEST_DATABASE_URL="$$(cat $(PG_DIR)/url)" $(BIN)/pytest -q -p no:cacheprovider; \
+	  status=$$?; bash tests/tools/postgres.sh stop $(PG_DIR); exit $$status
+
+test: lint typecheck pytest
+
+demo: venv
+	$(BIN)/python -m submission.demo
+
+clean:
+	rm -rf $(VENV) $(PG_DIR) build *.egg-info

@@ -1,0 +1,62 @@
+"""HKDF, AEAD and base64 exactly as age uses them; every failure becomes a category error upstream.
+
+Warning: the functions here handle raw keys. They are private to crypto/.
+"""
+
+import base64
+import hashlib
+import hmac
+import re
+
+from nacl import bindings
+
+KEY_SIZE = 32
+TAG_SIZE = bindings.crypto_aead_chacha20poly1305_ietf_ABYTES
+_ZERO_NONCE = bytes(12)
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]*")
+
+
+def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes:
+    """RFC 5869 HKDF with SHA-256."""
+    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def aead_seal(key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
+    return bindings.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, None, nonce, key)
+
+
+def aead_open(key: bytes, nonce: bytes, ciphertext: bytes) -> bytes | None:
+    """Return the plaintext, or None when the tag does not verify."""
+    try:
+        return bindings.crypto_aead_chacha20poly1305_ietf_decrypt(ciphertext, None, nonce, key)
+    except Exception:  # PyNaCl raises its own CryptoError; callers map None to a category
+        return None
+
+
+def wrap_key(key: bytes, file_key: bytes) -> bytes:
+    return aead_seal(key, _ZERO_NONCE, file_key)
+
+
+def unwrap_key(key: bytes, body: bytes) -> bytes | None:
+    return aead_open(key, _ZERO_NONCE, body)
+
+
+def b64encode(data: bytes) -> bytes:
+    """Standard base64 without padding, as age writes it."""
+    return base64.b64encode(data).rstrip(b"=")
+
+
+def b64decode(text: bytes) -> bytes:
+    """Decode canonical unpadded base64; raise ValueError on anything else."""
+    if not _BASE64.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64")
+    data = base64.b64decode(text + b"=" * (-len(text) % 4))
+    if b64encode(data) != text:
+        raise ValueError("not canonical base64")
+    return data

@@ -1,0 +1,131 @@
+"""Seal to recipients and open with identities: one envelope is one age v1 file."""
+
+import io
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from crypto import _header, _stream
+from crypto._header import Stanza
+from crypto.errors import HeaderError, NoIdentityMatchError
+from crypto.scrypt import STANZA_TYPE as SCRYPT
+
+FILE_KEY_SIZE = 16
+
+
+class Recipient(Protocol):
+    def wrap(self, file_key: bytes) -> list[Stanza]: ...
+
+
+class Identity(Protocol):
+    def unwrap(self, stanzas: tuple[Stanza, ...]) -> bytes | None: ...
+
+
+class Sealer:
+    """An envelope written as bytes are pushed in: write(), then close() or abort().
+
+    Nothing plaintext is kept beyond one 64 KiB chunk in memory. After abort() the output
+    lacks its final chunk, so it can never open as a valid (truncated) file.
+    """
+
+    def __init__(self, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
+        if not recipients:
+            raise ValueError("seal needs at least one recipient")
+        file_key = os.urandom(FILE_KEY_SIZE)
+        stanzas = [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
+        if len(stanzas) > 1 and any(s.type == SCRYPT for s in stanzas):
+            raise ValueError("a passphrase recipient must be the only recipient")
+        dst.write(_header.encode_header(stanzas, file_key))
+        self._payload = _stream.PayloadWriter(dst, file_key)
+
+    def write(self, data: bytes) -> None:
+        self._payload.write(data)
+
+    def close(self) -> None:
+        self._payload.close()
+
+    def abort(self) -> None:
+        self._payload.abort()
+
+
+def seal_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
+    """Seal everything src yields into dst, in constant memory."""
+    sealer = Sealer(dst, recipients)
+    while chunk := src.read(_stream.CHUNK_SIZE):
+        sealer.write(chunk)
+    sealer.close()
+
+
+def seal_bytes(plaintext: bytes, recipients: Sequence[Recipient]) -> bytes:
+    out = io.BytesIO()
+    sealer = Sealer(out, recipients)
+    sealer.write(plaintext)
+    sealer.close()
+    return out.getvalue()
+
+
+def _file_key(header: _header.Header, identities: Sequence[Identity]) -> bytes:
+    if any(s.type == SCRYPT for s in header.stanzas) and len(header.stanzas) != 1:
+        raise HeaderError("a passphrase (scrypt) stanza must be alone in the header")
+    for identity in identities:
+        file_key = identity.unwrap(header.stanzas)
+        if file_key is not None:
+            _header.verify_mac(header, file_key)
+            return file_key
+    raise NoIdentityMatchError()
+
+
+def open_chunks(src: BinaryIO, identities: Sequence[Identity]) -> Iterator[bytes]:
+    """Yield plaintext chunk by chunk, each only after it verified.
+
+    The header is checked before the first chunk. A fault raises a CryptoError subclass after
+    the last good chunk: a caller that must not act on a partial file waits for the end.
+    """
+    header = _header.read_header(src)
+    file_key = _file_key(header, identities)
+    nonce = _stream.read_payload_nonce(src)
+    yield from _stream.iter_payload(src, file_key, nonce)
+
+
+def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity]) -> int:
+    """Write the plaintext of src to dst and return its size. dst may hold a prefix on failure."""
+    size = 0
+    for chunk in open_chunks(src, identities):
+        dst.write(chunk)
+        size += len(chunk)
+    return size
+
+
+def open_bytes(envelope: bytes, identities: Sequence[Identity]) -> bytes:
+    return b"".join(open_chunks(io.BytesIO(envelope), identities))
+
+
+@dataclass(frozen=True)
+class EnvelopeFacts:
+    """What anyone can learn from an envelope without a key."""
+
+    stanza_types: tuple[str, ...]
+    scrypt_work_factor: int | None
+    header_size: int
+    payload_size: int
+
+    @property
+    def plaintext_size(self) -> int:
+        """Exact when the payload is well formed: each chunk adds a 16-byte tag."""
+        body = max(self.payload_size - _stream.NONCE_SIZE, 0)
+        chunks = max(1, -(-body // _stream.SEALED_CHUNK_SIZE))
+        return max(body - chunks * 16, 0)
+
+
+def inspect(src: BinaryIO) -> EnvelopeFacts:
+    """Read the header (MAC unchecked) and measure the payload."""
+    header = _header.read_header(src)
+    work_factor = None
+    for stanza in header.stanzas:
+        if stanza.type == SCRYPT and len(stanza.args) == 2 and stanza.args[1].isdigit():
+            work_factor = int(stanza.args[1])
+    payload = 0
+    while block := src.read(1 << 20):
+        payload += len(block)
+    return EnvelopeFacts(tuple(s.type for s in header.stanzas), work_factor, header.size, payload)

@@ -1,0 +1,50 @@
+"""The one exception family of crypto/: a failure category, never a detail that helps an attacker."""
+
+
+class CryptoError(Exception):
+    """Base of every error crypto/ raises on bad input."""
+
+
+class NoIdentityMatchError(CryptoError):
+    """No identity we hold opens any recipient stanza of the header."""
+
+    def __init__(
+        self, message: str = "no identity matches this envelope: is it sealed to another key?"
+    ) -> None:
+        super().__init__(message)
+
+
+class HeaderError(CryptoError):
+    """The header is malformed: not an age v1 file, or damaged."""
+
+
+class HeaderMACError(CryptoError):
+    """The header's MAC does not verify: the header was tampered with or corrupted."""
+
+    def __init__(
+        self, message: str = "header MAC does not verify: the file may be corrupted or tampered with"
+    ) -> None:
+        super().__init__(message)
+
+
+class PayloadError(CryptoError):
+    """The payload fails to verify or is truncated: nothing past the last good chunk is released."""
+
+
+class KeyFormatError(CryptoError):
+    """A key or recipient string, or a key file, is malformed."""
+
+
+class WrongPassphraseError(CryptoError):
+    """The passphrase does not unlock this identity file."""
+
+    def __init__(self, message: str = "wrong passphrase for this identity file") -> None:
+        super().__init__(message)
+
+
+class SignatureError(CryptoError):
+    """A signed document does not verify under the expected key and context, or is malformed."""
+
+
+class WeakPassphraseError(CryptoError):
+    """A new passphrase is too short to protect a key file."""

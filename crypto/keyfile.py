@@ -1,0 +1,101 @@
+"""Key files: secret text sealed to a passphrase (what `age -p` writes), mode 0600, never overwritten.
+
+Warning: this module reads and writes secret keys and handles passphrases.
+"""
+
+import datetime
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from crypto._header import VERSION_LINE
+from crypto.envelope import open_bytes, seal_bytes
+from crypto.errors import (
+    CryptoError,
+    KeyFormatError,
+    NoIdentityMatchError,
+    WeakPassphraseError,
+    WrongPassphraseError,
+)
+from crypto.scrypt import DEFAULT_WORK_FACTOR, MIN_PASSPHRASE_LENGTH, ScryptIdentity, ScryptRecipient
+from crypto.x25519 import X25519Identity
+
+MAX_KEY_FILE_SIZE = 64 * 1024
+Passphrase = str | Callable[[], str]
+
+
+@dataclass(frozen=True)
+class SecretText:
+    """The lines of a key file. Warning: secret."""
+
+    lines: tuple[str, ...]
+    encrypted: bool
+
+    def __repr__(self) -> str:
+        return f"SecretText(encrypted={self.encrypted})"
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise WeakPassphraseError(f"passphrase is too short: use at least {MIN_PASSPHRASE_LENGTH} characters")
+
+
+def write_secret_file(
+    path: str, text: str, passphrase: str | None, work_factor: int = DEFAULT_WORK_FACTOR
+) -> None:
+    """Create path (mode 0600) holding text, sealed to passphrase unless it is None."""
+    if passphrase is not None:
+        check_new_passphrase(passphrase)
+        data = seal_bytes(text.encode("utf-8"), [ScryptRecipient(passphrase, work_factor)])
+    else:
+        data = text.encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CryptoError(f"{path} already exists: refusing to overwrite a key file") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def read_secret_file(path: str, passphrase: Passphrase) -> SecretText:
+    """Read a key file's meaningful lines, unlocking it first when it is sealed."""
+    try:
+        with open(path, "rb") as src:
+            data = src.read(MAX_KEY_FILE_SIZE + 1)
+    except OSError as error:
+        raise KeyFormatError(f"cannot read key file {path}: {error.strerror}") from None
+    if len(data) > MAX_KEY_FILE_SIZE:
+        raise KeyFormatError(f"{path} is too large to be a key file")
+    encrypted = data.startswith(VERSION_LINE)
+    if encrypted:
+        secret = passphrase() if callable(passphrase) else passphrase
+        try:
+            data = open_bytes(data, [ScryptIdentity(secret)])
+        except NoIdentityMatchError:
+            raise WrongPassphraseError() from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KeyFormatError(f"{path} is not a key file") from None
+    lines = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    if not lines:
+        raise KeyFormatError(f"{path} holds no key")
+    return SecretText(lines, encrypted)
+
+
+def identity_file_text(identity: X25519Identity) -> str:
+    """The text of an identity file as age-keygen lays it out. Warning: secret."""
+    day = datetime.date.today().isoformat()
+    return f"# created: {day}\n# public key: {identity.recipient}\n{identity.to_text()}\n"
+
+
+def write_identity_file(path: str, identity: X25519Identity, passphrase: str | None) -> None:
+    write_secret_file(path, identity_file_text(identity), passphrase)
+
+
+def read_identity_file(path: str, passphrase: Passphrase) -> tuple[list[X25519Identity], bool]:
+    """Return the identities in path and whether the file was passphrase-protected."""
+    secret = read_secret_file(path, passphrase)
+    return [X25519Identity.parse(line) for line in secret.lines], secret.encrypted

@@ -1,0 +1,1 @@
+"""The offline review station: vault, catalogue and custody log. Never imports submission/."""
