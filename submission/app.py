@@ -1,0 +1,55 @@
+"""The intake application factory: explicit settings in, a hardened Flask app out."""
+
+import datetime
+import logging
+
+from flask import Flask
+from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+
+from submission import pages, web
+from submission.db import make_engine, make_session_factory
+from submission.sessions import DatabaseSessionInterface
+from submission.settings import Settings
+from submission.sources import Deriver
+from submission.submit import Intake
+from submission.views import bp, submit
+from templates import TEMPLATE_DIR
+
+LANGUAGES = ("en",)
+
+
+def create_app(settings: Settings) -> Flask:
+    """Build the app; refuses to start without a recipient, a secret, or with a readable data dir."""
+    settings.validate()
+    app = Flask(__name__, template_folder=TEMPLATE_DIR)
+    app.request_class = web.NoSpoolRequest
+    session_seconds = settings.limits.session_minutes * 60
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=256 * 1024,  # ordinary forms; the submit view sets its own bound
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        WTF_CSRF_TIME_LIMIT=session_seconds,
+        WTF_CSRF_SSL_STRICT=False,  # onion services are plain HTTP inside Tor
+        PERMANENT_SESSION_LIFETIME=datetime.timedelta(seconds=session_seconds),
+        BABEL_DEFAULT_LOCALE="en",
+        TAMGA_DEMO=settings.demo,
+    )
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    app.session_interface = DatabaseSessionInterface(session_factory, session_seconds)
+    intake = Intake(settings)
+    intake.store.remove_stale_parts()
+    app.extensions["tamga.engine"] = engine
+    app.extensions["tamga.db"] = session_factory
+    app.extensions["tamga.intake"] = intake
+    app.extensions["tamga.deriver"] = Deriver(settings)
+
+    web.install(app, settings.onion_addresses)  # the host check runs before the CSRF check
+    CSRFProtect(app).exempt(submit)  # checked in-stream by the receiver, before any file part
+    Babel(app, locale_selector=lambda: "en")
+    pages.install(app)
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(demo=settings.demo, get_locale=get_locale)
+    app.logger.setLevel(logging.WARNING)
+    return app

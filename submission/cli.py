@@ -1,0 +1,156 @@
+"""`tamga-intake`: set up, run and operate the intake server. Every command takes --data-dir."""
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crypto import CryptoError, X25519Recipient
+from submission.datadir import check_onion_address, create_data_dir
+from submission.db import make_engine
+from submission.settings import SettingsError, load_settings, load_signing_key
+
+data_dir_option = click.option(
+    "--data-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The intake's data directory.",
+)
+
+
+class IntakeCommandError(click.ClickException):
+    """One line on stderr, exit code 1."""
+
+
+def _fail_cleanly(function):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return function(*args, **kwargs)
+        except (SettingsError, CryptoError, OSError) as error:
+            raise IntakeCommandError(str(error)) from None
+
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Operate the Tamga intake server (sources upload here; everything is sealed on arrival).
+
+    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1...
+    """
+
+
+@cli.command()
+@data_dir_option
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    required=True,
+    metavar="AGE1...",
+    help="A review station's age1... key (repeat for several).",
+)
+@click.option(
+    "--onion-address",
+    "onions",
+    multiple=True,
+    metavar="ADDR.onion",
+    help="The onion address this server answers to (repeatable).",
+)
+@click.option(
+    "--onion-hostname-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the onion address from Tor's hostname file.",
+)
+@click.option("--database-url", help="A PostgreSQL URL; SQLite in the data directory by default.")
+@click.option("--demo", is_flag=True, hidden=True, help="Mark this as a demonstration instance.")
+@_fail_cleanly
+def init(
+    data_dir: Path,
+    recipients: tuple[str, ...],
+    onions: tuple[str, ...],
+    onion_hostname_file: Path | None,
+    database_url: str | None,
+    demo: bool,
+) -> None:
+    """Create a new data directory (mode 0700) with keys and database.
+
+    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1... --onion-address x.onion
+    """
+    parsed = [X25519Recipient.parse(text) for text in recipients]
+    addresses = list(onions)
+    if onion_hostname_file is not None:
+        addresses.append(check_onion_address(onion_hostname_file.read_text()))
+    key = create_data_dir(data_dir, parsed, addresses, database_url, demo=demo)
+    make_engine(load_settings(data_dir).database_url).dispose()
+    click.echo(f"Created {data_dir}")
+    click.echo(f"Server signing key fingerprint: {key.verify_key.fingerprint}")
+    click.echo(f"Server signing key: {key.verify_key}")
+
+
+@cli.command("server-key")
+@data_dir_option
+@_fail_cleanly
+def server_key(data_dir: Path) -> None:
+    """Print the server's public signing key (the last token), for `tamga-review trust-server`.
+
+    Example: tamga-intake server-key --data-dir /var/lib/tamga
+    """
+    key = load_signing_key(load_settings(data_dir).data_dir)
+    click.echo(f"Fingerprint: {key.verify_key.fingerprint}")
+    click.echo(f"Server signing key: {key.verify_key}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command()
+@data_dir_option
+@click.option("--bind", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--allow-non-loopback",
+    is_flag=True,
+    help="Listen beyond loopback (normally Tor connects to a loopback port).",
+)
+@_fail_cleanly
+def serve(data_dir: Path, bind: str, allow_non_loopback: bool) -> None:
+    """Run the intake under gunicorn with the settings of deploy/gunicorn.conf.py.
+
+    Example: tamga-intake serve --data-dir /var/lib/tamga --bind 127.0.0.1:8080
+    """
+    host = bind.rsplit(":", 1)[0]
+    if not _is_loopback(host) and not allow_non_loopback:
+        raise IntakeCommandError(f"{host} is not a loopback address: add --allow-non-loopback to mean it")
+    settings = load_settings(data_dir)
+    settings.validate()
+    make_engine(settings.database_url).dispose()
+    os.environ["TAMGA_DATA_DIR"] = str(settings.data_dir)
+    root = str(Path(__file__).resolve().parent.parent)
+    os.execvp(  # noqa: S606 (replaces this process with gunicorn; fixed argv)
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            root,
+            "-c",
+            "python:submission.gunicorn_settings",
+            "--bind",
+            bind,
+        ],
+    )
+
+
+def main() -> None:
+    cli()

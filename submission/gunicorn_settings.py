@@ -1,0 +1,38 @@
+"""gunicorn settings for the intake (deploy/gunicorn.conf.py re-exports them).
+
+Threads, not sync workers: a Tor upload at 50 KB/s can take hours, and a sync worker would be
+killed at its timeout mid-upload and block everyone behind it. gthread keeps the worker's
+heartbeat in its main thread while request threads stream bodies, and the app caps concurrent
+uploads below the thread count so pages stay served. No buffering proxy in front: it would
+spool bodies to disk in plaintext.
+"""
+
+import os
+
+worker_class = "gthread"
+workers = int(os.environ.get("TAMGA_WORKERS", "2"))
+threads = int(os.environ.get("TAMGA_THREADS", "64"))
+timeout = 60  # heartbeat only; long uploads are bounded by the app's idle timeout instead
+graceful_timeout = 30
+keepalive = 5
+accesslog = None  # no access log: it would hold who came when
+disable_redirect_access_to_syslog = True
+errorlog = "-"
+loglevel = "warning"
+capture_output = False
+limit_request_line = 4094
+limit_request_fields = 60
+forwarded_allow_ips = ""
+proxy_allow_ips = ""
+# The heartbeat file lives in RAM: no disk write per beat.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+wsgi_app = "wsgi:app"
+
+
+def on_starting(server: object) -> None:
+    """Remove what a killed process left half-written, before any worker starts."""
+    from submission.settings import load_settings
+    from submission.store import EnvelopeStore
+
+    settings = load_settings(os.environ["TAMGA_DATA_DIR"])
+    EnvelopeStore(settings.store_dir, 0).remove_stale_parts()

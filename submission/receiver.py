@@ -1,0 +1,215 @@
+"""Receive a multipart submission from the raw request stream, sealing each file part as it arrives.
+
+Werkzeug's own form parser would spool file parts over 500 KiB to a temporary file in plaintext,
+so the submit view never touches request.form or request.files: it hands request.stream here.
+The CSRF token must be the first part and is checked before any file byte is sealed.
+"""
+
+import errno
+import json
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder
+
+from crypto import Recipient, Sealer, seal_bytes
+from submission.errors import BadSubmission, FormExpired, OutOfSpace, TooLarge, UploadInterrupted
+from submission.settings import Limits
+from submission.store import DiskFullError, EnvelopeStore, PendingEnvelope
+
+READ_SIZE = 256 * 1024
+DISK_CHECK_EVERY = 32 * 1024 * 1024
+MAX_TOKEN_BYTES = 512
+MAX_NAME_CHARS = 255
+MAX_IGNORED_BYTES = 64 * 1024
+CSRF_FIELD = "csrf_token"
+MESSAGE_FIELD = "message"
+FILES_FIELD = "files"
+
+
+@dataclass
+class SealedItem:
+    item: int
+    kind: str
+    envelope: PendingEnvelope
+
+
+@dataclass
+class Received:
+    """Envelopes written and fsynced as `*.part`, not yet committed."""
+
+    items: list[SealedItem] = field(default_factory=list)
+
+    @property
+    def file_count(self) -> int:
+        return sum(1 for i in self.items if i.kind == "file-content")
+
+    def discard(self) -> None:
+        for sealed in self.items:
+            sealed.envelope.discard()
+
+
+def base_name(filename: str) -> str:
+    """The last path component only (old browsers send C:\\path\\name), bounded in length."""
+    name = posixpath.basename(filename.replace("\\", "/")).strip()
+    return name[:MAX_NAME_CHARS]
+
+
+class _Receiver:
+    def __init__(
+        self,
+        store: EnvelopeStore,
+        recipients: list[Recipient],
+        limits: Limits,
+        check_token: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.recipients = recipients
+        self.limits = limits
+        self.check_token = check_token
+        self.received = Received()
+        self.token_checked = False
+        self.part: str | None = None
+        self.field_buffer = bytearray()
+        self.message = bytearray()
+        self.sealer: Sealer | None = None
+        self.file_bytes = 0
+        self.next_disk_check = DISK_CHECK_EVERY
+        self.files = 0
+        self.ignored_bytes = 0
+
+    def on_field(self, name: str) -> None:
+        if not self.token_checked and name != CSRF_FIELD:
+            raise FormExpired()
+        self.part = name if name in (CSRF_FIELD, MESSAGE_FIELD) else "ignored"
+        self.field_buffer.clear()
+
+    def on_file(self, name: str, filename: str, content_type: str) -> None:
+        if not self.token_checked:
+            raise FormExpired()
+        if name != FILES_FIELD:
+            raise BadSubmission()
+        if not filename:  # the browser's empty part for "no file chosen"
+            self.part = "ignored"
+            return
+        self.files += 1
+        if self.files > self.limits.max_files:
+            raise TooLarge()
+        metadata = {"name": base_name(filename), "type": content_type[:255]}
+        item = self.files
+        meta_envelope = self.store.new()
+        self.received.items.append(SealedItem(item, "file-metadata", meta_envelope))
+        meta_envelope.file.write(seal_bytes(json.dumps(metadata).encode(), self.recipients))
+        meta_envelope.sync()
+        content = self.store.new()
+        self.received.items.append(SealedItem(item, "file-content", content))
+        self.sealer = Sealer(content.file, self.recipients)
+        self.part = "file"
+
+    def on_data(self, data: bytes, more: bool) -> None:
+        if self.part == "file":
+            assert self.sealer is not None
+            self.file_bytes += len(data)
+            if self.file_bytes > self.limits.max_submission_bytes:
+                raise TooLarge()
+            if self.file_bytes >= self.next_disk_check:
+                self.store.check_room()
+                self.next_disk_check += DISK_CHECK_EVERY
+            self.sealer.write(data)
+            if not more:
+                self.sealer.close()
+                self.sealer = None
+                self.received.items[-1].envelope.sync()
+        elif self.part == CSRF_FIELD:
+            self.field_buffer += data
+            if len(self.field_buffer) > MAX_TOKEN_BYTES:
+                raise FormExpired()
+            if not more:
+                self.check_token(self.field_buffer.decode("ascii", "replace"))
+                self.token_checked = True
+        elif self.part == MESSAGE_FIELD:
+            self.message += data
+            if len(self.message) > self.limits.max_message_chars * 4:
+                raise TooLarge()
+        else:
+            self.ignored_bytes += len(data)
+            if self.ignored_bytes > MAX_IGNORED_BYTES:
+                raise BadSubmission()
+
+    def finish_message(self) -> None:
+        try:
+            text = self.message.decode("utf-8").replace("\r\n", "\n").strip()
+        except UnicodeDecodeError:
+            raise BadSubmission() from None
+        if len(text) > self.limits.max_message_chars:
+            raise TooLarge()
+        if text:
+            envelope = self.store.new()
+            self.received.items.insert(0, SealedItem(0, "message", envelope))
+            envelope.file.write(seal_bytes(text.encode("utf-8"), self.recipients))
+            envelope.sync()
+
+    def abort(self) -> None:
+        if self.sealer is not None:
+            self.sealer.abort()
+        self.received.discard()
+
+
+def receive(
+    stream: BinaryIO,
+    boundary: bytes,
+    store: EnvelopeStore,
+    recipients: list[Recipient],
+    limits: Limits,
+    check_token: Callable[[str], None],
+) -> Received:
+    """Parse and seal the whole body; on any failure nothing is left behind and an IntakeError rises."""
+    receiver = _Receiver(store, recipients, limits, check_token)
+    decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_SIZE, max_parts=limits.max_files + 8)
+    try:
+        complete = False
+        while not complete:
+            chunk = stream.read(READ_SIZE)
+            decoder.receive_data(chunk or None)
+            while (event := decoder.next_event()) is not NEED_DATA:
+                if isinstance(event, Field):
+                    receiver.on_field(event.name)
+                elif isinstance(event, File):
+                    content_type = event.headers.get("Content-Type", "application/octet-stream")
+                    receiver.on_file(event.name, event.filename, content_type)
+                elif isinstance(event, Data):
+                    receiver.on_data(event.data, event.more_data)
+                elif isinstance(event, Epilogue):
+                    complete = True
+                    break
+            if not chunk and not complete:
+                raise UploadInterrupted()
+        if not receiver.token_checked:
+            raise FormExpired()
+        if receiver.sealer is not None:
+            raise UploadInterrupted()
+        receiver.finish_message()
+        if not receiver.received.items:
+            raise BadSubmission(_l("There was nothing to send. Write a message or choose at least one file."))
+        return receiver.received
+    except BaseException as error:
+        receiver.abort()
+        raise _as_intake_error(error) from None
+
+
+def _as_intake_error(error: BaseException) -> BaseException:
+    if isinstance(error, DiskFullError):
+        return OutOfSpace()
+    if isinstance(error, RequestEntityTooLarge):
+        return TooLarge()
+    if isinstance(error, ClientDisconnected | TimeoutError | ConnectionError):
+        return UploadInterrupted()
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutOfSpace()
+    if isinstance(error, ValueError):  # malformed multipart from the decoder
+        return BadSubmission()
+    return error

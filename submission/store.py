@@ -1,0 +1,102 @@
+"""Sealed envelopes on disk: written as a locked `*.part` under a random name, renamed when complete.
+
+Only ciphertext ever reaches this directory: callers write through crypto.Sealer.
+"""
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+PART_SUFFIX = ".part"
+SEALED_SUFFIX = ".age"
+
+
+class DiskFullError(Exception):
+    """Writing would eat into the free-disk reserve."""
+
+
+class PendingEnvelope:
+    """An envelope being written. commit() makes it visible; discard() leaves nothing behind."""
+
+    def __init__(self, directory: Path) -> None:
+        self.name = secrets.token_hex(16) + SEALED_SUFFIX
+        self._final = directory / self.name
+        self._part = directory / (self.name + PART_SUFFIX)
+        fd = os.open(self._part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # The lock tells a cleaner in another process that this part is alive.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1 << 20)
+
+    def sync(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def commit(self) -> None:
+        """fsync, then rename into place."""
+        self.sync()
+        os.rename(self._part, self._final)
+        self.file.close()
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self._part.unlink()
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+    def unlink_committed(self) -> None:
+        """Undo a commit whose database row could not be written."""
+        with contextlib.suppress(OSError):
+            self._final.unlink()
+
+
+class EnvelopeStore:
+    """The directory of sealed envelopes."""
+
+    def __init__(self, directory: Path, reserve_bytes: int) -> None:
+        self.directory = directory
+        self.reserve_bytes = reserve_bytes
+
+    def path(self, storage_name: str) -> Path:
+        if "/" in storage_name or not storage_name.endswith(SEALED_SUFFIX):
+            raise ValueError("bad storage name")
+        return self.directory / storage_name
+
+    def new(self) -> PendingEnvelope:
+        return PendingEnvelope(self.directory)
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.directory).free
+
+    def check_room(self, incoming: int = 0) -> None:
+        if self.free_bytes() - incoming < self.reserve_bytes:
+            raise DiskFullError()
+
+    def fsync_directory(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def remove_stale_parts(self) -> int:
+        """Delete `*.part` files no live writer holds (left by a killed process); return how many."""
+        removed = 0
+        for part in self.directory.glob("*" + PART_SUFFIX):
+            try:
+                fd = os.open(part, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live upload
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+                removed += 1
+        return removed
