@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := age chromium chromium-driver postgresql ffmpeg
+APT_PACKAGES := age chromium chromium-driver postgresql tor
 PG_DIR := $(CURDIR)/.pg
 
 .PHONY: demo test venv system-deps lint typecheck pytest clean
@@ -11,8 +11,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-venv: $(BIN)/python
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
 
 system-deps:
 	@missing=""; \
