@@ -48,3 +48,7 @@ class SignatureError(CryptoError):
 
 class WeakPassphraseError(CryptoError):
     """A new passphrase is too short to protect a key file."""
+
+
+class BundleError(CryptoError):
+    """A transfer bundle is malformed, tampered with, or not meant for us: nothing of it is used."""

@@ -22,6 +22,12 @@ _DOMAIN = b"tamga/signed-document/v1\x00"
 MAX_DOCUMENT_SIZE = 64 * 1024 * 1024
 
 
+def fingerprint(public_key: bytes) -> str:
+    """Eight groups of four hex digits of SHA-256, to compare a public key by phone."""
+    digest = hashlib.sha256(public_key).hexdigest()[:32].upper()
+    return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+
 class VerifyKey:
     """An Ed25519 public key, written tamgapub1..."""
 
@@ -60,9 +66,7 @@ class VerifyKey:
 
     @property
     def fingerprint(self) -> str:
-        """Eight groups of four hex digits, to read aloud over the phone."""
-        digest = hashlib.sha256(self.public_key).hexdigest()[:32].upper()
-        return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
+        return fingerprint(self.public_key)
 
     def verify(self, context: str, message: bytes, signature: bytes) -> None:
         try:

@@ -9,7 +9,8 @@ import click
 
 from crypto import CryptoError, X25519Recipient
 from submission.datadir import check_onion_address, create_data_dir
-from submission.db import make_engine
+from submission.db import make_engine, make_session_factory
+from submission.export import ExportError, export
 from submission.settings import SettingsError, load_settings, load_signing_key
 
 data_dir_option = click.option(
@@ -28,7 +29,7 @@ def _fail_cleanly(function):  # type: ignore[no-untyped-def]
     def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return function(*args, **kwargs)
-        except (SettingsError, CryptoError, OSError) as error:
+        except (SettingsError, CryptoError, ExportError, OSError) as error:
             raise IntakeCommandError(str(error)) from None
 
     wrapper.__name__ = function.__name__
@@ -154,3 +155,38 @@ def serve(data_dir: Path, bind: str, allow_non_loopback: bool) -> None:
 
 def main() -> None:
     cli()
+
+
+@cli.command("export")
+@data_dir_option
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bundle to write (more are written beside it when split).",
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=4096),
+    metavar="BYTES",
+    help="Split into bundles no larger than this (FAT32 sticks stop at 4 GiB).",
+)
+@click.option("--all", "everything", is_flag=True, help="Export every envelope again, not just new ones.")
+@_fail_cleanly
+def export_command(data_dir: Path, out: Path, max_size: int | None, everything: bool) -> None:
+    """Write envelopes not yet exported to signed bundles for the review station.
+
+    Prints each bundle written. Nothing is deleted; envelopes are marked exported only once
+    their bundle is safely on disk. With nothing new, a valid empty bundle is still written.
+
+    Example: tamga-intake export --data-dir /var/lib/tamga --out /media/usb/tamga.tar --max-size 4000000000
+    """
+    settings = load_settings(data_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            written = export(db, settings, load_signing_key(settings.data_dir), out, max_size, everything)
+    finally:
+        engine.dispose()
+    for path, count in written:
+        click.echo(f"{path}: {count} envelope(s)")

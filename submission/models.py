@@ -72,3 +72,12 @@ class WebSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[str] = mapped_column(String(4096))
     expires: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class Counter(Base):
+    """Named counters that only grow (the export sequence number)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,107 @@
+"""The chain of custody: an append-only log of signed, hash-chained events.
+
+Each event's record is a signed document (context tamga/custody/v1) holding its sequence number,
+the hash of the previous record, what happened, to which object, its hashes, when, and a
+self-declared actor label (not authenticated: anyone at the station can type any name).
+Verification needs only the station's public verify key. A truncated log still verifies on its
+own: compare `custody head` with a head kept elsewhere (the outbox carries it to the server).
+"""
+
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto import CryptoError
+from crypto.signing import SigningKey, VerifyKey, sign_document, verify_document
+from review.errors import CustodyBroken
+from review.models import CustodyEvent
+
+CONTEXT = "tamga/custody/v1"
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    hash: str
+    body: dict[str, Any]
+
+
+def _last(db: Session) -> CustodyEvent | None:
+    return db.scalars(select(CustodyEvent).order_by(CustodyEvent.seq.desc()).limit(1)).first()
+
+
+def record(
+    db: Session,
+    key: SigningKey,
+    action: str,
+    obj: str,
+    actor: str,
+    hashes: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> Event:
+    """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
+    last = _last(db)
+    body = {
+        "seq": (last.seq + 1) if last else 1,
+        "prev": last.hash if last else GENESIS,
+        "action": action,
+        "object": obj,
+        "hashes": hashes or {},
+        "details": details or {},
+        "actor": actor,
+        "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    signed = sign_document(key, CONTEXT, body)
+    digest = hashlib.sha256(signed).hexdigest()
+    db.add(CustodyEvent(seq=body["seq"], record=signed.decode("utf-8"), hash=digest, object=obj))
+    db.flush()
+    return Event(body["seq"], digest, body)
+
+
+def head(db: Session) -> str:
+    last = _last(db)
+    return last.hash if last else GENESIS
+
+
+def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None) -> tuple[int, str]:
+    """Check every event; return (count, head). Raise CustodyBroken naming the first bad event."""
+    previous, count, seen_head = GENESIS, 0, expected_head is None or expected_head == GENESIS
+    for row in db.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)):
+        count += 1
+        data = row.record.encode("utf-8")
+        try:
+            _, body = verify_document(data, CONTEXT, [verify_key])
+        except CryptoError:
+            raise CustodyBroken(
+                f"custody log broken at event {row.seq}: its signature does not verify"
+            ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        if body.get("seq") != count or row.seq != count:
+            raise CustodyBroken(f"custody log broken at event {row.seq}: an event is missing or out of order")
+        if body.get("prev") != previous:
+            raise CustodyBroken(
+                f"custody log broken at event {row.seq}: it does not follow the event before it"
+            )
+        if row.hash != digest:
+            raise CustodyBroken(f"custody log broken at event {row.seq}: its stored hash is wrong")
+        previous = digest
+        seen_head = seen_head or digest == expected_head
+    if not seen_head:
+        raise CustodyBroken(
+            f"custody log does not contain head {expected_head}: events were removed from its end"
+        )
+    return count, previous
+
+
+def history(db: Session, obj: str) -> list[Event]:
+    rows = db.scalars(select(CustodyEvent).where(CustodyEvent.object == obj).order_by(CustodyEvent.seq))
+    events = []
+    for row in rows:
+        events.append(Event(row.seq, row.hash, json.loads(row.record)["document"]))
+    return events

@@ -1,0 +1,258 @@
+"""Import a transfer bundle: verify all of it, then vault, open and catalogue each envelope.
+
+Bundle-level faults (signer, receiver, sequence, hashes, sizes, tar or manifest) refuse the whole
+bundle: nothing reaches the vault or the catalogue. Envelope-level faults (an envelope that does
+not open, a payload that fails) quarantine that item as `undecryptable`, and the rest imports.
+Importing the same bundle again changes nothing.
+"""
+
+import datetime
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto import CryptoError, KeyFormatError, X25519Recipient, open_bytes, open_chunks
+from crypto.bundle import BundleReader
+from crypto.signing import VerifyKey
+from review import custody
+from review.errors import ImportRefused
+from review.models import ImportedBundle, Item, TrustedServer
+from review.station import Keys, Station
+from review.vault import Staging, Vault
+
+CONTEXT = "tamga/export/v1"
+KINDS = ("file-content", "file-metadata", "message")
+MAX_METADATA_ENVELOPE = 64 * 1024
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ID = re.compile(r"[0-9a-zA-Z_-]{1,64}")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Report:
+    bundle: str
+    already_imported: bool = False
+    items: list[int] = field(default_factory=list)
+    quarantined: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Entry:
+    sha256: str
+    size: int
+    kind: str
+    submission: str
+    item: int
+    source: str
+    reply_recipient: str
+    received: datetime.date
+
+
+def _entry(raw: Any) -> Entry:
+    try:
+        entry = Entry(
+            sha256=raw["sha256"],
+            size=raw["size"],
+            kind=raw["kind"],
+            submission=raw["submission"],
+            item=raw["item"],
+            source=raw["source"],
+            reply_recipient=raw["reply_recipient"],
+            received=datetime.date.fromisoformat(raw["received"]),
+        )
+        valid = (
+            isinstance(entry.sha256, str)
+            and _HEX64.fullmatch(entry.sha256)
+            and isinstance(entry.size, int)
+            and not isinstance(entry.size, bool)
+            and entry.size >= 0
+            and entry.kind in KINDS
+            and isinstance(entry.submission, str)
+            and _ID.fullmatch(entry.submission)
+            and isinstance(entry.item, int)
+            and not isinstance(entry.item, bool)
+            and entry.item >= 0
+            and isinstance(entry.source, str)
+            and _ID.fullmatch(entry.source)
+        )
+        X25519Recipient.parse(entry.reply_recipient)
+    except (KeyError, TypeError, ValueError, KeyFormatError):
+        valid = False
+    if not valid:
+        raise ImportRefused("bundle manifest is malformed: an envelope entry is invalid")
+    return entry
+
+
+def _check_manifest(
+    db: Session, station: Station, document: dict[str, Any], signer: VerifyKey
+) -> list[Entry]:
+    if document.get("kind") != "export":
+        raise ImportRefused("bundle is not an export from an intake server")
+    receivers = document.get("receivers")
+    if not isinstance(receivers, list) or str(station.recipient) not in receivers:
+        raise ImportRefused("bundle is meant for another station")
+    sequence = document.get("sequence")
+    pinned = db.get(TrustedServer, str(signer))
+    assert pinned is not None
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence <= pinned.last_sequence:
+        raise ImportRefused(
+            f"bundle sequence {sequence} is not above the last one imported ({pinned.last_sequence}): "
+            "an old or replayed bundle"
+        )
+    raw = document.get("envelopes")
+    if not isinstance(raw, list):
+        raise ImportRefused("bundle manifest is malformed: no envelope list")
+    entries = [_entry(e) for e in raw]
+    if len({e.sha256 for e in entries}) != len(entries):
+        raise ImportRefused("bundle manifest lists the same envelope twice")
+    return entries
+
+
+def _content_facts(path: Path, keys: Keys) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as src:
+        for chunk in open_chunks(src, [keys.identity]):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
+    if path.stat().st_size > MAX_METADATA_ENVELOPE:
+        return None, None
+    try:
+        data = json.loads(open_bytes(path.read_bytes(), [keys.identity]))
+    except (CryptoError, ValueError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    name, kind = data.get("name"), data.get("type")
+    return (name if isinstance(name, str) else None), (kind if isinstance(kind, str) else None)
+
+
+def _catalogue(
+    db: Session, keys: Keys, staging: Staging, entries: list[Entry], bundle: str, actor: str, report: Report
+) -> None:
+    metadata = {(e.submission, e.item): e for e in entries if e.kind == "file-metadata"}
+    for entry in entries:
+        if entry.kind == "file-metadata":
+            continue
+        if db.scalars(select(Item.id).where(Item.envelope_sha256 == entry.sha256)).first() is not None:
+            report.skipped += 1
+            continue
+        item = Item(
+            kind="file" if entry.kind == "file-content" else "message",
+            envelope_sha256=entry.sha256,
+            envelope_size=entry.size,
+            submission=entry.submission,
+            item_no=entry.item,
+            source_id=entry.source,
+            reply_recipient=entry.reply_recipient,
+            received=entry.received,
+            bundle=bundle,
+        )
+        meta = metadata.get((entry.submission, entry.item)) if entry.kind == "file-content" else None
+        if meta is not None:
+            item.metadata_sha256 = meta.sha256
+            item.original_name, item.declared_type = _metadata(staging.location(meta.sha256), keys)
+        reason = ""
+        try:
+            item.content_sha256, item.size = _content_facts(staging.location(entry.sha256), keys)
+        except CryptoError as error:
+            item.status = "undecryptable"
+            reason = type(error).__name__
+        db.add(item)
+        db.flush()
+        hashes = {"envelope_sha256": entry.sha256}
+        if item.content_sha256:
+            hashes["content_sha256"] = item.content_sha256
+        if item.metadata_sha256:
+            hashes["metadata_envelope_sha256"] = item.metadata_sha256
+        if item.status == "undecryptable":
+            custody.record(
+                db, keys.signing, "quarantined", f"item:{item.id}", actor, hashes, {"reason": reason}
+            )
+            report.quarantined.append(item.id)
+        else:
+            custody.record(db, keys.signing, "imported", f"item:{item.id}", actor, hashes, {"bundle": bundle})
+            report.items.append(item.id)
+
+
+def import_bundle(
+    station: Station, db: Session, keys: Keys, path: Path, actor: str, progress: Progress | None = None
+) -> Report:
+    """Import one bundle file; raise ImportRefused (nothing imported) on any bundle-level fault."""
+    trusted = [VerifyKey.parse(key) for key in db.scalars(select(TrustedServer.verify_key))]
+    if not trusted:
+        raise ImportRefused("no intake server key is pinned: run `tamga-review trust-server KEY` first")
+    vault = Vault(station.vault_dir)
+    total = path.stat().st_size
+    with open(path, "rb") as src:
+        reader = BundleReader(src)
+        try:
+            manifest = reader.manifest(CONTEXT, trusted, [keys.identity])
+        except CryptoError as error:
+            raise ImportRefused(str(error)) from None
+        if db.get(ImportedBundle, manifest.digest) is not None:
+            return Report(manifest.digest, already_imported=True)
+        entries = _check_manifest(db, station, manifest.document, manifest.signer)
+        staging = vault.staging()
+        try:
+            done = 0
+            for digest, stream in reader.envelopes({e.sha256: e.size for e in entries}):
+                if vault.has(digest):
+                    stream.finish()
+                else:
+                    staging.write(digest, stream)
+                done += next(e.size for e in entries if e.sha256 == digest)
+                if progress:
+                    progress(done, total)
+        except CryptoError as error:
+            staging.discard()
+            raise ImportRefused(str(error)) from None
+        except BaseException:
+            staging.discard()
+            raise
+    report = Report(manifest.digest)
+    try:
+        document = manifest.document
+        custody.record(
+            db,
+            keys.signing,
+            "exported",
+            f"bundle:{manifest.digest}",
+            f"server:{manifest.signer.key_id}",
+            {"manifest_sha256": manifest.digest},
+            {
+                "sequence": document["sequence"],
+                "created": str(document.get("created")),
+                "envelopes": len(entries),
+            },
+        )
+        _catalogue(db, keys, staging, entries, manifest.digest, actor, report)
+        db.add(
+            ImportedBundle(
+                digest=manifest.digest,
+                signer=str(manifest.signer),
+                sequence=document["sequence"],
+                envelopes=len(entries),
+            )
+        )
+        pinned = db.get(TrustedServer, str(manifest.signer))
+        assert pinned is not None
+        pinned.last_sequence = document["sequence"]
+        staging.commit()  # envelopes reach the vault before the rows that name them
+        db.commit()
+    except BaseException:
+        db.rollback()
+        staging.discard()
+        raise
+    return report

@@ -1,0 +1,71 @@
+"""The catalogue: items, the vault's envelopes, imported bundles, pinned servers, the custody log."""
+
+import datetime
+
+from sqlalchemy import Date, DateTime, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATUSES = ("new", "triaged", "verified", "rejected", "duplicate", "undecryptable")
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    """One file or one message a source sent."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # file | message
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    envelope_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    envelope_size: Mapped[int] = mapped_column(Integer)
+    metadata_sha256: Mapped[str | None] = mapped_column(String(64))
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    original_name: Mapped[str | None] = mapped_column(Text)
+    declared_type: Mapped[str | None] = mapped_column(String(255))
+    submission: Mapped[str] = mapped_column(String(64), index=True)
+    item_no: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    reply_recipient: Mapped[str] = mapped_column(String(100))
+    received: Mapped[datetime.date] = mapped_column(Date)
+    bundle: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)
+
+
+class ImportedBundle(Base):
+    __tablename__ = "imported_bundles"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signer: Mapped[str] = mapped_column(String(100))
+    sequence: Mapped[int] = mapped_column(Integer)
+    envelopes: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)
+
+
+class TrustedServer(Base):
+    """A pinned intake server signing key and the last sequence number imported from it."""
+
+    __tablename__ = "trusted_servers"
+
+    verify_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pinned_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CustodyEvent(Base):
+    """One signed, hash-chained entry of the custody log. Append-only by construction of the code."""
+
+    __tablename__ = "custody_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    record: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    object: Mapped[str] = mapped_column(String(100), index=True)

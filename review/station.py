@@ -1,0 +1,130 @@
+"""The station directory: its keys (passphrase-sealed), public facts, vault and catalogue.
+
+Layout (docs/station.md): station.json (public), identity.key (age identity, sealed with `age -p`
+rules so `age -d -i` works), signing.key (Ed25519, sealed to the same passphrase),
+catalogue.sqlite, vault/.
+
+Warning: unlock() returns private keys; keep them for one command only.
+"""
+
+import datetime
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto import X25519Identity, X25519Recipient
+from crypto.keyfile import (
+    check_new_passphrase,
+    identity_file_text,
+    read_identity_file,
+    read_secret_file,
+    write_secret_file,
+)
+from crypto.signing import SigningKey, VerifyKey
+from review.errors import StationError
+from review.models import Base
+
+PUBLIC_FILE = "station.json"
+IDENTITY_FILE = "identity.key"
+SIGNING_FILE = "signing.key"
+CATALOGUE_FILE = "catalogue.sqlite"
+VAULT_DIR = "vault"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The station's private keys. Warning: secret; never logged."""
+
+    identity: X25519Identity
+    signing: SigningKey
+
+    def __repr__(self) -> str:
+        return "Keys(...)"
+
+
+def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "secure_delete=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+class Station:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.root / VAULT_DIR
+
+    def _public(self) -> dict[str, str]:
+        try:
+            return dict(json.loads((self.root / PUBLIC_FILE).read_text()))
+        except FileNotFoundError:
+            raise StationError(
+                f"{self.root} is not a station: run `tamga-review --station {self.root} init` first"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise StationError(f"cannot read {self.root / PUBLIC_FILE}: {error}") from None
+
+    @property
+    def recipient(self) -> X25519Recipient:
+        return X25519Recipient.parse(self._public()["recipient"])
+
+    @property
+    def verify_key(self) -> VerifyKey:
+        return VerifyKey.parse(self._public()["verify_key"])
+
+    def create(self, passphrase: str) -> Keys:
+        """Make a new station; refuses an existing directory."""
+        check_new_passphrase(passphrase)
+        try:
+            self.root.mkdir(mode=0o700, parents=False)
+        except FileExistsError:
+            raise StationError(f"{self.root} already exists: refusing to overwrite a station") from None
+        except OSError as error:
+            raise StationError(f"cannot create {self.root}: {error.strerror}") from None
+        keys = Keys(X25519Identity.generate(), SigningKey.generate())
+        write_secret_file(str(self.root / IDENTITY_FILE), identity_file_text(keys.identity), passphrase)
+        signing_text = f"# Tamga station signing key\n{keys.signing.to_text()}\n"
+        write_secret_file(str(self.root / SIGNING_FILE), signing_text, passphrase)
+        public = {
+            "recipient": str(keys.identity.recipient),
+            "verify_key": str(keys.signing.verify_key),
+            "created": datetime.date.today().isoformat(),
+        }
+        (self.root / PUBLIC_FILE).write_text(json.dumps(public, indent=2) + "\n")
+        self.vault_dir.mkdir(mode=0o700)
+        return keys
+
+    def unlock(self, passphrase: Callable[[], str]) -> Keys:
+        """Open both key files with one passphrase (asked once)."""
+        self._public()
+        cached: list[str] = []
+
+        def once() -> str:
+            if not cached:
+                cached.append(passphrase())
+            return cached[0]
+
+        identities, _ = read_identity_file(str(self.root / IDENTITY_FILE), once)
+        signing = read_secret_file(str(self.root / SIGNING_FILE), once)
+        keys = Keys(identities[0], SigningKey.parse(signing.lines[0]))
+        if keys.identity.recipient != self.recipient or keys.signing.verify_key != self.verify_key:
+            raise StationError("the station's key files do not match station.json")
+        return keys
+
+    def engine(self) -> Engine:
+        self._public()
+        engine = create_engine(f"sqlite:///{self.root / CATALOGUE_FILE}")
+        event.listen(engine, "connect", _pragmas)
+        Base.metadata.create_all(engine)
+        return engine
+
+    def sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine(), expire_on_commit=False)

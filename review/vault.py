@@ -1,0 +1,105 @@
+"""The vault: sealed envelopes stored by the SHA-256 of their ciphertext, fsynced, never modified.
+
+Imports write into a fresh staging directory first; only a bundle that verified completely is
+moved in. Staging left behind by a killed import is removed before the next one.
+"""
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+STAGING = ".staging"
+
+
+class Readable(Protocol):
+    def read(self, size: int = ...) -> bytes: ...
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Vault:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, digest: str) -> Path:
+        if not _DIGEST.fullmatch(digest):
+            raise ValueError("not a SHA-256 digest")
+        return self.root / digest[:2] / f"{digest}.age"
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def open(self, digest: str) -> BinaryIO:
+        return open(self.path(digest), "rb")
+
+    def clear_staging(self) -> None:
+        shutil.rmtree(self.root / STAGING, ignore_errors=True)
+
+    def staging(self) -> "Staging":
+        self.clear_staging()
+        directory = self.root / STAGING / secrets.token_hex(8)
+        directory.mkdir(parents=True, mode=0o700)
+        return Staging(self, directory)
+
+
+class Staging:
+    """Envelopes received but not yet in the vault."""
+
+    def __init__(self, vault: Vault, directory: Path) -> None:
+        self.vault = vault
+        self.directory = directory
+        self.staged: list[str] = []
+
+    def path(self, digest: str) -> Path:
+        return self.directory / f"{digest}.age"
+
+    def write(self, digest: str, src: Readable, size_hint: int = 1 << 20) -> None:
+        fd = os.open(self.path(digest), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            while block := src.read(1 << 20):
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        self.staged.append(digest)
+
+    def location(self, digest: str) -> Path:
+        """Where an envelope can be read now: staged, or already in the vault."""
+        staged = self.path(digest)
+        return staged if staged.exists() else self.vault.path(digest)
+
+    def commit(self) -> None:
+        """Move every staged envelope into the vault and fsync the directories."""
+        touched = set()
+        for digest in self.staged:
+            target = self.vault.path(digest)
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            os.replace(self.path(digest), target)
+            touched.add(target.parent)
+        for directory in touched | {self.vault.root}:
+            _fsync_dir(directory)
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (self.vault.root / STAGING).rmdir()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        while block := src.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,169 @@
+"""Export: write sealed envelopes not yet exported into signed bundles for the review station.
+
+Envelopes are marked exported only after their bundle is fsynced and in place; nothing is deleted.
+A sequence number is reserved (committed) before a bundle is written, so a crash can only skip a
+number, never reuse one for different content.
+"""
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crypto.bundle import FORMAT, encode_manifest, sealed_manifest_size, tar_size, write_bundle
+from crypto.signing import SigningKey, canonical_json
+from submission.models import Counter, Envelope, Submission, today
+from submission.settings import Settings
+from submission.store import EnvelopeStore
+
+CONTEXT = "tamga/export/v1"
+_SEQUENCE = "export"
+
+
+class ExportError(Exception):
+    """An export that cannot be written; the message says why."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    envelope_id: str
+    path: Path
+    fields: dict[str, Any]
+
+
+def _entries(db: Session, store: EnvelopeStore, everything: bool) -> list[Entry]:
+    query = select(Envelope).join(Submission).order_by(Submission.day, Submission.id, Envelope.item)
+    if not everything:
+        query = query.where(Envelope.exported.is_(False))
+    entries = []
+    for envelope in db.scalars(query):
+        path = store.path(envelope.storage_name)
+        digest = hashlib.sha256()
+        with open(path, "rb") as src:
+            while block := src.read(1 << 20):
+                digest.update(block)
+        submission = envelope.submission
+        entries.append(
+            Entry(
+                envelope.id,
+                path,
+                {
+                    "sha256": digest.hexdigest(),
+                    "size": path.stat().st_size,
+                    "kind": envelope.kind,
+                    "submission": submission.id,
+                    "item": envelope.item,
+                    "source": submission.source_id,
+                    "reply_recipient": submission.source.reply_recipient,
+                    "received": submission.day.isoformat(),
+                },
+            )
+        )
+    return entries
+
+
+def _document(settings: Settings, key: SigningKey, sequence: int, entries: list[Entry]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "kind": "export",
+        "sender": key.verify_key.key_id,
+        "receivers": sorted(str(r) for r in settings.recipients),
+        "sequence": sequence,
+        "created": today().isoformat(),
+        "envelopes": [e.fields for e in entries],
+    }
+
+
+_MANIFEST_BASE = 2048  # the document's fixed fields and the signature, generously
+
+
+def _bundle_size(settings: Settings, manifest_entries: int, sizes: list[int]) -> int:
+    return tar_size(sealed_manifest_size(manifest_entries, len(settings.recipients)), sizes)
+
+
+def _split(settings: Settings, entries: list[Entry], max_size: int | None) -> Iterator[list[Entry]]:
+    """Group entries so that each bundle stays under max_size (whole envelopes only)."""
+    if max_size is None:
+        yield entries
+        return
+    group: list[Entry] = []
+    manifest, sizes = _MANIFEST_BASE, []
+    for entry in entries:
+        entry_size = len(canonical_json(entry.fields)) + 1
+        if group and _bundle_size(settings, manifest + entry_size, [*sizes, entry.fields["size"]]) > max_size:
+            yield group
+            group, manifest, sizes = [], _MANIFEST_BASE, []
+        group.append(entry)
+        manifest += entry_size
+        sizes.append(entry.fields["size"])
+        if _bundle_size(settings, manifest, sizes) > max_size:
+            raise ExportError(f"an envelope of {entry.fields['size']} bytes does not fit in --max-size")
+    yield group
+
+
+def _next_sequence(db: Session) -> int:
+    counter = db.get(Counter, _SEQUENCE, with_for_update=True)
+    if counter is None:
+        counter = Counter(name=_SEQUENCE, value=0)
+        db.add(counter)
+    counter.value += 1
+    db.commit()
+    return counter.value
+
+
+def bundle_paths(out: Path, count: int) -> list[Path]:
+    """out, then out-2, out-3 ... before the suffix."""
+    return [out] + [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(2, count + 1)]
+
+
+def export(
+    db: Session,
+    settings: Settings,
+    key: SigningKey,
+    out: Path,
+    max_size: int | None = None,
+    everything: bool = False,
+) -> list[tuple[Path, int]]:
+    """Write one or more bundles; return (path, envelope count) for each."""
+    store = EnvelopeStore(settings.store_dir, 0)
+    groups = list(_split(settings, _entries(db, store, everything), max_size))
+    paths = bundle_paths(out, len(groups))
+    for path in paths:
+        if path.exists():
+            raise ExportError(f"{path} already exists: refusing to overwrite it")
+    written = []
+    for path, group in zip(paths, groups, strict=True):
+        sequence = _next_sequence(db)
+        manifest = encode_manifest(
+            _document(settings, key, sequence, group), key, CONTEXT, list(settings.recipients)
+        )
+        part = path.with_name(path.name + ".part")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb", buffering=1 << 20) as dst:
+                write_bundle(dst, manifest, ((e.fields["sha256"] + ".age", e.path) for e in group))
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.link(part, path)
+        finally:
+            part.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+        ids = [e.envelope_id for e in group]
+        if ids:
+            db.execute(update(Envelope).where(Envelope.id.in_(ids)).values(exported=True))
+        db.commit()
+        written.append((path, len(group)))
+    return written
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
