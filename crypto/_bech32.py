@@ -48,6 +48,8 @@ def encode(hrp: str, data: bytes) -> str:
 
 def decode(text: str) -> tuple[str, bytes]:
     """Decode to (lowercase hrp, data); raise ValueError on any malformation."""
+    if not text.isascii():
+        raise ValueError("non-ASCII character")
     if text.lower() != text and text.upper() != text:
         raise ValueError("mixed case")
     text = text.lower()

@@ -25,19 +25,36 @@ class CliError(Exception):
 
 def _passphrase_source(args: argparse.Namespace, confirm: bool) -> Callable[[], str]:
     def read() -> str:
-        if args.passphrase_file:
-            with open(args.passphrase_file, encoding="utf-8") as f:
-                return f.readline().rstrip("\r\n")
-        if "TAMGA_PASSPHRASE" in os.environ:
-            return os.environ["TAMGA_PASSPHRASE"]
-        if not sys.stdin.isatty() and not os.path.exists("/dev/tty"):
-            raise CliError("no passphrase: use a prompt, TAMGA_PASSPHRASE or --passphrase-file")
-        first = getpass.getpass("Passphrase: ")
-        if confirm and getpass.getpass("Passphrase again: ") != first:
-            raise CliError("the two passphrases differ")
-        return first
+        try:
+            passphrase = _read_passphrase(args, confirm)
+            passphrase.encode("utf-8")
+        except UnicodeError:
+            raise CliError("the passphrase is not valid UTF-8") from None
+        return passphrase
 
     return read
+
+
+def _has_terminal() -> bool:
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return False
+
+
+def _read_passphrase(args: argparse.Namespace, confirm: bool) -> str:
+    if args.passphrase_file:
+        with open(args.passphrase_file, encoding="utf-8") as f:
+            return f.readline().rstrip("\r\n")
+    if "TAMGA_PASSPHRASE" in os.environ:
+        return os.environ["TAMGA_PASSPHRASE"]
+    if not _has_terminal():
+        raise CliError("no passphrase: use a prompt, TAMGA_PASSPHRASE or --passphrase-file")
+    first = getpass.getpass("Passphrase: ")
+    if confirm and getpass.getpass("Passphrase again: ") != first:
+        raise CliError("the two passphrases differ")
+    return first
 
 
 @contextmanager
@@ -63,6 +80,8 @@ def _atomic_output(path: str | None, binary_to_terminal: bool = True) -> Iterato
         return
     if os.path.lexists(path):
         raise CliError(f"{path} already exists: refusing to overwrite it")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise CliError(f"cannot write {path}: its directory does not exist")
     fd, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:

@@ -148,11 +148,15 @@ def parse_canonical_json(data: bytes) -> Any:
         raise SignatureError("document is too large")
     try:
         document = json.loads(
-            data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_float=_float_refused
+            data.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_float=_float_refused,
+            parse_constant=_float_refused,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError):
+        canonical = canonical_json(document)
+    except (UnicodeError, ValueError, RecursionError):
         raise SignatureError("document is not valid JSON") from None
-    if canonical_json(document) != data:
+    if canonical != data:
         raise SignatureError("document is not in canonical form")
     return document
 
