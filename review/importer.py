@@ -23,7 +23,7 @@ from crypto.bundle import BundleReader
 from crypto.signing import VerifyKey
 from review import custody
 from review.errors import ImportRefused
-from review.models import ImportedBundle, Item, TrustedServer
+from review.models import ImportedBundle, Item, TrustedServer, VaultEnvelope
 from review.station import Keys, Station
 from review.vault import Staging, Vault
 
@@ -238,6 +238,13 @@ def import_bundle(
             },
         )
         _catalogue(db, keys, staging, entries, manifest.digest, actor, report)
+        for entry in entries:
+            if db.get(VaultEnvelope, entry.sha256) is None:
+                db.add(
+                    VaultEnvelope(
+                        sha256=entry.sha256, size=entry.size, kind=entry.kind, server=str(manifest.signer)
+                    )
+                )
         db.add(
             ImportedBundle(
                 digest=manifest.digest,

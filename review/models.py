@@ -69,3 +69,39 @@ class CustodyEvent(Base):
     record: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     object: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class VaultEnvelope(Base):
+    """Every envelope the vault holds, which server sent it, and the outbox that acknowledged it."""
+
+    __tablename__ = "vault_envelopes"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    server: Mapped[str] = mapped_column(String(100), index=True)
+    acknowledged_in: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutboxReply(Base):
+    """A reply sealed to a source, waiting for (or carried by) an outbox."""
+
+    __tablename__ = "outbox_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    server: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)
+    exported_in: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutboxState(Base):
+    """The outbox sequence number per intake server: it only grows."""
+
+    __tablename__ = "outbox_state"
+
+    server: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,15 +3,23 @@
 import ipaddress
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from crypto import CryptoError, X25519Recipient
+from crypto.signing import VerifyKey
 from submission.datadir import check_onion_address, create_data_dir
 from submission.db import make_engine, make_session_factory
 from submission.export import ExportError, export
+from submission.models import TrustedStation
+from submission.replies import RepliesRefused, import_replies
+from submission.retention import purge, unacknowledged_older_than
 from submission.settings import SettingsError, load_settings, load_signing_key
+from submission.store import EnvelopeStore
 
 data_dir_option = click.option(
     "--data-dir",
@@ -19,6 +27,16 @@ data_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="The intake's data directory.",
 )
+
+
+@contextmanager
+def _database(data_dir: Path) -> Iterator[Session]:
+    engine = make_engine(load_settings(data_dir).database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            yield db
+    finally:
+        engine.dispose()
 
 
 class IntakeCommandError(click.ClickException):
@@ -29,7 +47,7 @@ def _fail_cleanly(function):  # type: ignore[no-untyped-def]
     def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return function(*args, **kwargs)
-        except (SettingsError, CryptoError, ExportError, OSError) as error:
+        except (SettingsError, CryptoError, ExportError, RepliesRefused, OSError) as error:
             raise IntakeCommandError(str(error)) from None
 
     wrapper.__name__ = function.__name__
@@ -68,6 +86,13 @@ def cli() -> None:
     help="Read the onion address from Tor's hostname file.",
 )
 @click.option("--database-url", help="A PostgreSQL URL; SQLite in the data directory by default.")
+@click.option(
+    "--station-key",
+    "station_keys",
+    multiple=True,
+    metavar="TAMGAPUB1...",
+    help="Pin a review station's signing key (from `tamga-review pubkey --signing`).",
+)
 @click.option("--demo", is_flag=True, hidden=True, help="Mark this as a demonstration instance.")
 @_fail_cleanly
 def init(
@@ -76,6 +101,7 @@ def init(
     onions: tuple[str, ...],
     onion_hostname_file: Path | None,
     database_url: str | None,
+    station_keys: tuple[str, ...],
     demo: bool,
 ) -> None:
     """Create a new data directory (mode 0700) with keys and database.
@@ -86,8 +112,12 @@ def init(
     addresses = list(onions)
     if onion_hostname_file is not None:
         addresses.append(check_onion_address(onion_hostname_file.read_text()))
+    stations = [VerifyKey.parse(text) for text in station_keys]
     key = create_data_dir(data_dir, parsed, addresses, database_url, demo=demo)
-    make_engine(load_settings(data_dir).database_url).dispose()
+    with _database(data_dir) as db:
+        for station in stations:
+            db.add(TrustedStation(verify_key=str(station)))
+        db.commit()
     click.echo(f"Created {data_dir}")
     click.echo(f"Server signing key fingerprint: {key.verify_key.fingerprint}")
     click.echo(f"Server signing key: {key.verify_key}")
@@ -153,10 +183,6 @@ def serve(data_dir: Path, bind: str, allow_non_loopback: bool) -> None:
     )
 
 
-def main() -> None:
-    cli()
-
-
 @cli.command("export")
 @data_dir_option
 @click.option(
@@ -182,11 +208,90 @@ def export_command(data_dir: Path, out: Path, max_size: int | None, everything: 
     Example: tamga-intake export --data-dir /var/lib/tamga --out /media/usb/tamga.tar --max-size 4000000000
     """
     settings = load_settings(data_dir)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as db:
-            written = export(db, settings, load_signing_key(settings.data_dir), out, max_size, everything)
-    finally:
-        engine.dispose()
+    with _database(data_dir) as db:
+        written = export(db, settings, load_signing_key(settings.data_dir), out, max_size, everything)
     for path, count in written:
         click.echo(f"{path}: {count} envelope(s)")
+
+
+@cli.command("trust-station")
+@data_dir_option
+@click.argument("key")
+@_fail_cleanly
+def trust_station(data_dir: Path, key: str) -> None:
+    """Pin a review station's signing key; its outboxes (replies, acknowledgements) are accepted.
+
+    Example: tamga-intake trust-station --data-dir /var/lib/tamga tamgapub1...
+    """
+    station = VerifyKey.parse(key)
+    with _database(data_dir) as db:
+        if db.get(TrustedStation, str(station)) is None:
+            db.add(TrustedStation(verify_key=str(station)))
+            db.commit()
+    click.echo(f"Trusted station key {station} (fingerprint {station.fingerprint})")
+
+
+@cli.command("import-replies")
+@data_dir_option
+@click.argument("bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_fail_cleanly
+def import_replies_command(data_dir: Path, bundle: Path) -> None:
+    """Import a station's outbox: store sealed replies, delete acknowledged envelopes.
+
+    Example: tamga-intake import-replies --data-dir /var/lib/tamga /media/usb/outbox.tar
+    """
+    settings = load_settings(data_dir)
+    store = EnvelopeStore(settings.store_dir, 0)
+    with _database(data_dir) as db:
+        report = import_replies(db, store, load_signing_key(settings.data_dir), bundle)
+    if report.already_imported:
+        click.echo(f"{bundle}: already imported, nothing changed")
+        return
+    click.echo(
+        f"{bundle}: {report.replies} reply(ies) stored, {report.acknowledged} envelope(s) acknowledged "
+        f"and deleted"
+    )
+
+
+@cli.command("purge")
+@data_dir_option
+@click.option("--older-than", "days", required=True, type=click.IntRange(min=0), metavar="DAYS")
+@click.option(
+    "--include-unacknowledged",
+    is_flag=True,
+    help="Also delete envelopes the reviewers have NOT confirmed (evidence may be lost).",
+)
+@_fail_cleanly
+def purge_command(data_dir: Path, days: int, include_unacknowledged: bool) -> None:
+    """Remove acknowledged submissions, old or deleted replies, and sources with nothing left.
+
+    Unacknowledged envelopes are kept unless --include-unacknowledged is given.
+
+    Example: tamga-intake purge --data-dir /var/lib/tamga --older-than 30
+    """
+    settings = load_settings(data_dir)
+    with _database(data_dir) as db:
+        waiting = unacknowledged_older_than(db, days)
+        if include_unacknowledged and waiting:
+            click.echo(
+                f"warning: deleting {waiting} envelope(s) the reviewers have not acknowledged", err=True
+            )
+        purged = purge(db, EnvelopeStore(settings.store_dir, 0), days, include_unacknowledged)
+    click.echo(
+        f"removed {purged.submissions} acknowledged submission(s), {purged.replies} reply(ies), "
+        f"{purged.sources} source(s)"
+    )
+    if include_unacknowledged:
+        click.echo(
+            f"removed {purged.unacknowledged_submissions} unacknowledged submission(s) "
+            f"({purged.unacknowledged_envelopes} envelope(s))"
+        )
+    elif waiting:
+        click.echo(
+            f"kept {waiting} unacknowledged envelope(s) older than {days} days "
+            "(export them, or use --include-unacknowledged)"
+        )
+
+
+def main() -> None:
+    cli()

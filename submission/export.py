@@ -153,9 +153,12 @@ def export(
         finally:
             part.unlink(missing_ok=True)
         _fsync_dir(path.parent)
-        ids = [e.envelope_id for e in group]
-        if ids:
-            db.execute(update(Envelope).where(Envelope.id.in_(ids)).values(exported=True))
+        for entry in group:
+            db.execute(
+                update(Envelope)
+                .where(Envelope.id == entry.envelope_id)
+                .values(exported=True, sha256=entry.fields["sha256"])
+            )
         db.commit()
         written.append((path, len(group)))
     return written

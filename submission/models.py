@@ -3,7 +3,7 @@
 import datetime
 import secrets
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,6 +61,7 @@ class Envelope(Base):
     kind: Mapped[str] = mapped_column(String(16))
     storage_name: Mapped[str] = mapped_column(String(64), unique=True)
     exported: Mapped[bool] = mapped_column(Boolean, default=False)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # of the ciphertext, set on export
     submission: Mapped[Submission] = relationship(back_populates="envelopes")
 
 
@@ -81,3 +82,43 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reply(Base):
+    """A reviewer's reply, sealed on the station to the source's reply key; unreadable here."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    station: Mapped[str] = mapped_column(String(100))
+    station_reply: Mapped[int] = mapped_column(Integer)
+    storage_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    day: Mapped[datetime.date] = mapped_column(Date, default=today)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (UniqueConstraint("station", "station_reply"),)
+
+
+class TrustedStation(Base):
+    """A pinned review-station signing key and the last outbox imported from it."""
+
+    __tablename__ = "trusted_stations"
+
+    verify_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pinned_day: Mapped[datetime.date] = mapped_column(Date, default=today)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    last_digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class CustodyHead(Base):
+    """A copy of the station's custody-log head, kept off the station to catch a truncated log."""
+
+    __tablename__ = "custody_heads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station: Mapped[str] = mapped_column(String(100), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    day: Mapped[datetime.date] = mapped_column(Date, default=today)

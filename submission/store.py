@@ -82,6 +82,25 @@ class EnvelopeStore:
         finally:
             os.close(fd)
 
+    def shred(self, storage_name: str) -> None:
+        """Overwrite an envelope with zeros, fsync, then unlink it.
+
+        On a journaling or copy-on-write filesystem, an SSD, or under snapshots, old blocks may
+        survive the overwrite (docs/operators.md); what survives is ciphertext either way.
+        """
+        path = self.path(storage_name)
+        try:
+            with open(path, "r+b") as target:
+                remaining = os.fstat(target.fileno()).st_size
+                zeros = bytes(1 << 20)
+                while remaining > 0:
+                    remaining -= target.write(zeros[: min(remaining, len(zeros))])
+                target.flush()
+                os.fsync(target.fileno())
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
     def remove_stale_parts(self) -> int:
         """Delete `*.part` files no live writer holds (left by a killed process); return how many."""
         removed = 0

@@ -1,11 +1,11 @@
 """The source's pages. Thin views: parse, call one service, respond; every page works without JavaScript."""
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from submission import sources
+from submission import replies, sources
 from submission.codenames import new_codename
-from submission.models import Source, Submission
+from submission.models import Reply, Submission
 
 bp = Blueprint("source", __name__)
 
@@ -29,11 +29,21 @@ def codename() -> str:
 
 
 @bp.post("/login")
-def login() -> Response:
+def login() -> str:
+    """Log in and show the source's page with replies, decrypted for this response only."""
     identity = current_app.extensions["tamga.deriver"].derive(request.form.get("codename", ""))
     with _db() as db:
-        sources.log_in(db, identity)
-    return redirect(url_for("source.submit_form"), code=303)
+        source = sources.log_in(db, identity)
+        shown = replies.read_replies(db, _intake().store, source.id, identity)
+    return _home(replies_shown=shown)
+
+
+@bp.post("/replies/<reply_id>/delete")
+def delete_reply(reply_id: str) -> Response:
+    source_id = sources.current_source_id()
+    with _db() as db:
+        replies.delete_reply(db, _intake().store, source_id, reply_id)
+    return redirect(url_for("source.submit_form", deleted=1), code=303)
 
 
 @bp.post("/logout")
@@ -47,22 +57,43 @@ def logged_out() -> str:
     return render_template("intake/logged_out.html")
 
 
-@bp.get("/submit")
-def submit_form() -> str:
+def _intake():  # type: ignore[no-untyped-def]
+    return current_app.extensions["tamga.intake"]
+
+
+def _home(replies_shown: list[dict[str, object]] | None = None) -> str:
+    """The source's page: what arrived (by day), replies, and the upload form."""
     source_id = sources.current_source_id()
     with _db() as db:
-        days = db.scalars(
-            select(Submission.day).where(Submission.source_id == source_id).order_by(Submission.day)
+        submitted = db.execute(
+            select(Submission.day, Submission.acknowledged)
+            .where(Submission.source_id == source_id)
+            .order_by(Submission.day)
         ).all()
-        known = db.get(Source, source_id) is not None
-    limits = current_app.extensions["tamga.intake"].settings.limits
-    return render_template("intake/submit.html", days=days, known=known, limits=limits)
+        waiting = db.scalar(
+            select(func.count())
+            .select_from(Reply)
+            .where(Reply.source_id == source_id, Reply.deleted.is_(False))
+        )
+    return render_template(
+        "intake/submit.html",
+        submitted=submitted,
+        replies=replies_shown,
+        waiting=waiting,
+        deleted=request.args.get("deleted") == "1",
+        limits=_intake().settings.limits,
+    )
+
+
+@bp.get("/submit")
+def submit_form() -> str:
+    return _home()
 
 
 @bp.post("/submit")
 def submit() -> Response:
     with _db() as db:
-        current_app.extensions["tamga.intake"].accept(db)
+        _intake().accept(db)
     session.pop("new", None)
     return redirect(url_for("source.thanks"), code=303)
 
