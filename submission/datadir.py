@@ -46,6 +46,7 @@ def create_data_dir(
     """Create and fill a new data directory; return the server's new signing key."""
     if not recipients:
         raise SettingsError("at least one --recipient is required")
+    onions = [check_onion_address(a) for a in onion_addresses]
     root = Path(data_dir)
     try:
         root.mkdir(mode=0o700)
@@ -57,7 +58,7 @@ def create_data_dir(
     (root / STORE_DIR).mkdir(mode=0o700)
     config: dict[str, object] = {
         "recipients": [str(r) for r in recipients],
-        "onion_addresses": [check_onion_address(a) for a in onion_addresses],
+        "onion_addresses": onions,
         "demo": demo,
     }
     if demo:

@@ -8,13 +8,15 @@ The CSRF token must be the first part and is checked before any file byte is sea
 import errno
 import json
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
-from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder
+from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder, State
 
 from crypto import Recipient, Sealer, seal_bytes
 from submission.errors import BadSubmission, FormExpired, OutOfSpace, TooLarge, UploadInterrupted
@@ -26,6 +28,7 @@ DISK_CHECK_EVERY = 32 * 1024 * 1024
 MAX_TOKEN_BYTES = 512
 MAX_NAME_CHARS = 255
 MAX_IGNORED_BYTES = 64 * 1024
+_RAW_FILENAME = re.compile(r'(?:^|;)\s*filename="([^"]*)"')
 CSRF_FIELD = "csrf_token"
 MESSAGE_FIELD = "message"
 FILES_FIELD = "files"
@@ -175,17 +178,12 @@ def receive(
         while not complete:
             chunk = stream.read(READ_SIZE)
             decoder.receive_data(chunk or None)
-            while (event := decoder.next_event()) is not NEED_DATA:
-                if isinstance(event, Field):
-                    receiver.on_field(event.name)
-                elif isinstance(event, File):
-                    content_type = event.headers.get("Content-Type", "application/octet-stream")
-                    receiver.on_file(event.name, event.filename, content_type)
-                elif isinstance(event, Data):
-                    receiver.on_data(event.data, event.more_data)
-                elif isinstance(event, Epilogue):
-                    complete = True
-                    break
+            try:
+                complete = _dispatch(decoder, receiver)
+            except ValueError:
+                if not chunk and decoder.state is not State.PREAMBLE:
+                    raise UploadInterrupted() from None  # the body ended inside a part
+                raise
             if not chunk and not complete:
                 raise UploadInterrupted()
         if not receiver.token_checked:
@@ -199,6 +197,29 @@ def receive(
     except BaseException as error:
         receiver.abort()
         raise _as_intake_error(error) from None
+
+
+def _dispatch(decoder: MultipartDecoder, receiver: _Receiver) -> bool:
+    """Hand every event the decoder has to the receiver; True once the epilogue is reached."""
+    while (event := decoder.next_event()) is not NEED_DATA:
+        if isinstance(event, Field):
+            receiver.on_field(event.name)
+        elif isinstance(event, File):
+            content_type = event.headers.get("Content-Type", "application/octet-stream")
+            receiver.on_file(event.name, raw_filename(event.headers) or event.filename, content_type)
+        elif isinstance(event, Data):
+            receiver.on_data(event.data, event.more_data)
+        elif isinstance(event, Epilogue):
+            return True
+    return False
+
+
+def raw_filename(headers: Headers) -> str | None:
+    """The filename as the browser sent it: browsers percent-encode quotes and send backslashes
+    literally (old ones send a full Windows path), while Werkzeug's parser treats a backslash as
+    an escape and would glue the folders into the name."""
+    match = _RAW_FILENAME.search(headers.get("Content-Disposition", ""))
+    return match.group(1) if match else None
 
 
 def _as_intake_error(error: BaseException) -> BaseException:

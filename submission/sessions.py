@@ -31,6 +31,13 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.token = token
         self.new = token is None
         self.modified = False
+        self.retired: str | None = None
+
+    def regenerate(self) -> None:
+        """A new cookie token when the session starts to stand for a source (no session fixation)."""
+        if self.token is not None:
+            self.retired, self.token = self.token, None
+        self.modified = True
 
 
 def _hash(token: str) -> str:
@@ -63,6 +70,8 @@ class DatabaseSessionInterface(SessionInterface):
                     db.execute(delete(WebSession).where(WebSession.token_hash == _hash(session.token)))
                     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
                 return
+            if session.retired is not None:
+                db.execute(delete(WebSession).where(WebSession.token_hash == _hash(session.retired)))
             if session.token is None:
                 session.token = secrets.token_urlsafe(32)
                 db.execute(delete(WebSession).where(WebSession.expires < time.time()))

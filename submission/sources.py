@@ -35,9 +35,18 @@ class Deriver:
             self._slots.release()
 
 
+def _fresh_session() -> None:
+    """Clear the session and give it a new token, keeping only the CSRF secret."""
+    csrf = session.get("csrf_token")
+    session.clear()
+    session.regenerate()  # type: ignore[attr-defined]
+    if csrf is not None:
+        session["csrf_token"] = csrf
+
+
 def begin_new_source(identity: X25519Identity) -> None:
     """Remember a new source's public facts; its row is created at its first submission."""
-    session.clear()
+    _fresh_session()
     session["source_id"] = source_id(identity)
     session["reply_recipient"] = str(identity.recipient)
     session["new"] = True
@@ -47,7 +56,7 @@ def log_in(db: Session, identity: X25519Identity) -> Source:
     source = db.get(Source, source_id(identity))
     if source is None:
         raise UnknownCodename()
-    session.clear()
+    _fresh_session()
     session["source_id"] = source.id
     session["reply_recipient"] = source.reply_recipient
     return source
