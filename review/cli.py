@@ -6,6 +6,7 @@ The passphrase is asked only by commands that need a private key.
 
 import functools
 import getpass
+import hashlib
 import json
 import os
 import sys
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import CryptoError
 from crypto.signing import VerifyKey, fingerprint
-from review import custody, importer, items, outbox
+from review import catalogue, custody, importer, items, outbox, report, taxonomy
 from review.errors import ReviewError
 from review.models import STATUSES, TrustedServer
 from review.netguard import forbid_network
@@ -25,10 +27,16 @@ from review.station import Keys, Station
 
 
 class Context:
-    def __init__(self, station: Path, passphrase_file: Path | None, actor: str) -> None:
-        self.station = Station(station)
+    def __init__(self, station: Path | None, passphrase_file: Path | None, actor: str) -> None:
+        self._station = station
         self.passphrase_file = passphrase_file
         self.actor = actor
+
+    @property
+    def station(self) -> Station:
+        if self._station is None:
+            raise ReviewError("no station: give --station DIR or set TAMGA_STATION")
+        return Station(self._station)
 
     def passphrase(self, confirm: bool = False) -> Callable[[], str]:
         def read() -> str:
@@ -64,6 +72,8 @@ def clean_errors(function: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as error:
             where = f": {error.filename}" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}") from None
+        except SQLAlchemyError as error:
+            raise click.ClickException(f"catalogue database error ({type(error).__name__})") from None
 
     return wrapper
 
@@ -72,7 +82,6 @@ def clean_errors(function: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--station",
     envvar="TAMGA_STATION",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="The station directory (or TAMGA_STATION).",
 )
@@ -88,7 +97,7 @@ def clean_errors(function: Callable[..., Any]) -> Callable[..., Any]:
     help="Your name for the custody log (self-declared, not authenticated).",
 )
 @click.pass_context
-def cli(ctx: click.Context, station: Path, passphrase_file: Path | None, actor: str) -> None:
+def cli(ctx: click.Context, station: Path | None, passphrase_file: Path | None, actor: str) -> None:
     """Open, verify and catalogue sealed evidence on the offline review station.
 
     Example: tamga-review --station /media/station import /media/usb/tamga.tar
@@ -195,16 +204,27 @@ def import_command(ctx: Context, bundles: tuple[Path, ...]) -> None:
 
 @cli.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
+@click.option("--incident", metavar="CODE", help="Only items tagged with this incident code.")
+@click.option("--region", help="Only items in this region.")
+@click.option("--polling-station", metavar="NUMBER", help="Only items from this polling station.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_context
 @clean_errors
-def list_command(ctx: Context, status: str | None, as_json: bool) -> None:
-    """List catalogue items.
+def list_command(
+    ctx: Context,
+    status: str | None,
+    incident: str | None,
+    region: str | None,
+    polling_station: str | None,
+    as_json: bool,
+) -> None:
+    """List catalogue items, optionally filtered.
 
-    Example: tamga-review --station /media/station list --status new --json
+    Example: tamga-review --station /media/station list --incident ballot.stuffing --region Almaty --json
     """
     with ctx.station.sessions()() as db:
-        rows = [items.as_dict(item) for item in items.list_items(db, status)]
+        found = catalogue.filtered(db, status, incident, region, polling_station)
+        rows = [items.as_dict(item, db) for item in found]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -228,7 +248,13 @@ def show(ctx: Context, item_id: int, as_json: bool) -> None:
     """
     with ctx.station.sessions()() as db:
         item = items.get_item(db, item_id)
-        facts = items.as_dict(item)
+        facts = items.as_dict(item, db)
+        facts["notes"] = [
+            f"{n.created_at:%Y-%m-%d} {n.actor}: {n.text}" for n in catalogue.notes_of(db, item.id)
+        ]
+        facts["near_duplicates"] = [
+            f"item {other} (distance {d})" for other, d in catalogue.near_duplicates(db, item)
+        ]
         if item.kind == "message" and item.status != "undecryptable":
             facts["text"] = items.read_message(ctx.station, db, ctx.unlock(), item, ctx.actor)
     if as_json:
@@ -256,6 +282,164 @@ def extract(ctx: Context, item_id: int, out: Path) -> None:
         item = items.get_item(db, item_id)
         size = items.extract(ctx.station, db, ctx.unlock(), item, out, ctx.actor)
     click.echo(f"Wrote {size} bytes to {out}")
+
+
+@cli.command("taxonomy")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--language", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
+@clean_errors
+def taxonomy_command(as_json: bool, language: str) -> None:
+    """Print the election incident taxonomy: codes and names.
+
+    Example: tamga-review --station /media/station taxonomy --language ru
+    """
+    if as_json:
+        click.echo(json.dumps(taxonomy.groups(), ensure_ascii=False, indent=2))
+        return
+    for group in taxonomy.groups():
+        click.echo(f"{group['code']}: {group['names'][language]}")  # type: ignore[index]
+        for incident in group["incidents"]:  # type: ignore[attr-defined]
+            click.echo(f"  {incident['code']:<32} {incident['names'][language]}")
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--incident", "incidents", multiple=True, metavar="CODE", help="An incident code (repeatable).")
+@click.option("--polling-station", metavar="NUMBER")
+@click.option("--region", metavar="NAME")
+@click.option("--settlement", metavar="NAME")
+@click.option(
+    "--when", metavar="ISO-8601", help="When it happened, with its UTC offset: 2024-03-17T14:02+05:00."
+)
+@click.option("--tag", "tags", multiple=True, metavar="WORD", help="A free tag (repeatable).")
+@pass_context
+@clean_errors
+def tag(
+    ctx: Context,
+    item_id: int,
+    incidents: tuple[str, ...],
+    polling_station: str | None,
+    region: str | None,
+    settlement: str | None,
+    when: str | None,
+    tags: tuple[str, ...],
+) -> None:
+    """Record what an item shows: incidents, polling station, place, time, tags (a custody event).
+
+    Example: tamga-review --station S tag 3 --incident ballot.stuffing --polling-station 112 --region Almaty
+    """
+    with ctx.station.sessions()() as db:
+        item = items.get_item(db, item_id)
+        for code in incidents:
+            taxonomy.validate(code)
+        if when is not None:
+            catalogue.parse_when(when)
+        catalogue.tag(
+            db,
+            ctx.unlock().signing,
+            item,
+            ctx.actor,
+            list(incidents),
+            list(tags),
+            polling_station,
+            region,
+            settlement,
+            when,
+        )
+    click.echo(f"Tagged item {item_id}")
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.argument("status", type=click.Choice(catalogue.REVIEW_STATUSES))
+@pass_context
+@clean_errors
+def status(ctx: Context, item_id: int, status: str) -> None:
+    """Set an item's review status (a custody event).
+
+    Example: tamga-review --station /media/station status 3 verified
+    """
+    with ctx.station.sessions()() as db:
+        item = items.get_item(db, item_id)
+        catalogue.set_status(db, ctx.unlock().signing, item, status, ctx.actor)
+    click.echo(f"Item {item_id} is now {status}")
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--text", help="The note (else read from stdin).")
+@pass_context
+@clean_errors
+def note(ctx: Context, item_id: int, text: str | None) -> None:
+    """Add a reviewer's note to an item (a custody event).
+
+    Example: echo "Matches the protocol photo of PS 112" | tamga-review --station S note 3
+    """
+    body = text if text is not None else click.get_text_stream("stdin").read()
+    with ctx.station.sessions()() as db:
+        item = items.get_item(db, item_id)
+        catalogue.add_note(db, ctx.unlock().signing, item, body, ctx.actor)
+    click.echo(f"Noted item {item_id}")
+
+
+@cli.command("report")
+@click.option("--format", "fmt", type=click.Choice(report.FORMATS), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
+@click.option(
+    "--include-identifying",
+    is_flag=True,
+    help="Include file names, GPS, device serials, owner names and message text (says so at the top).",
+)
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--incident", metavar="CODE")
+@click.option("--region")
+@click.option("--polling-station", metavar="NUMBER")
+@pass_context
+@clean_errors
+def report_command(
+    ctx: Context,
+    fmt: str,
+    out: Path | None,
+    include_identifying: bool,
+    status: str | None,
+    incident: str | None,
+    region: str | None,
+    polling_station: str | None,
+) -> None:
+    """Write a report: counts by incident, region, polling station and day, and the items (a custody event).
+
+    Example: tamga-review --station /media/station report --format html --out report.html
+    """
+    if out is not None and os.path.lexists(out):
+        raise ReviewError(f"{out} already exists: refusing to overwrite it")
+    keys = ctx.unlock()
+    with ctx.station.sessions()() as db:
+        found = catalogue.filtered(db, status, incident, region, polling_station)
+        texts = {}
+        if include_identifying:
+            for item in found:
+                if item.kind == "message" and item.status != "undecryptable":
+                    texts[item.id] = items.read_message(ctx.station, db, keys, item, ctx.actor)
+        document = report.render(report.build(db, found, include_identifying, texts), fmt)
+        digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        custody.record(
+            db,
+            keys.signing,
+            "reported",
+            "report",
+            ctx.actor,
+            {"report_sha256": digest},
+            {"format": fmt, "items": len(found), "includes_identifying_data": include_identifying},
+        )
+        if out is None:
+            db.commit()
+            click.echo(document, nl=False)
+            return
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as target:
+            target.write(document)
+        db.commit()
+    click.echo(f"Wrote {out} (sha256 {digest})", err=True)
 
 
 @cli.command()

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from crypto import CryptoError, KeyFormatError, X25519Recipient, open_bytes, open_chunks
 from crypto.bundle import BundleReader
 from crypto.signing import VerifyKey
-from review import custody
+from review import catalogue, custody, media
 from review.errors import ImportRefused
 from review.models import ImportedBundle, Item, TrustedServer, VaultEnvelope
+from review.probe_worker import sniff
 from review.station import Keys, Station
-from review.vault import Staging, Vault
+from review.vault import Staging, Vault, private_copy
 
 CONTEXT = "tamga/export/v1"
 KINDS = ("file-content", "file-metadata", "message")
@@ -116,13 +117,27 @@ def _check_manifest(
     return entries
 
 
-def _content_facts(path: Path, keys: Keys) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
+@dataclass
+class ContentFacts:
+    sha256: str
+    size: int
+    media_type: str
+    copied: bool
+
+
+def _content_facts(path: Path, keys: Keys, copy: BinaryIO | None) -> ContentFacts:
+    """Hash and measure the plaintext in a stream; copy media files (sniffed) for the probe."""
+    digest, size, media_type, copied = hashlib.sha256(), 0, "application/octet-stream", False
     with open(path, "rb") as src:
         for chunk in open_chunks(src, [keys.identity]):
+            if size == 0:
+                media_type = sniff(chunk[:4096])
+                copied = copy is not None and media.worth_probing(media_type)
             digest.update(chunk)
             size += len(chunk)
-    return digest.hexdigest(), size
+            if copied:
+                copy.write(chunk)  # type: ignore[union-attr]
+    return ContentFacts(digest.hexdigest(), size, media_type, copied)
 
 
 def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
@@ -164,13 +179,24 @@ def _catalogue(
             item.metadata_sha256 = meta.sha256
             item.original_name, item.declared_type = _metadata(staging.location(meta.sha256), keys)
         reason = ""
-        try:
-            item.content_sha256, item.size = _content_facts(staging.location(entry.sha256), keys)
-        except CryptoError as error:
-            item.status = "undecryptable"
-            reason = type(error).__name__
+        with private_copy() as (copy, copy_path):
+            try:
+                facts = _content_facts(
+                    staging.location(entry.sha256), keys, copy if item.kind == "file" else None
+                )
+            except CryptoError as error:
+                item.status = "undecryptable"
+                reason = type(error).__name__
+            else:
+                item.content_sha256, item.size = facts.sha256, facts.size
+                if item.kind == "file":
+                    copy.close()
+                    probed = media.probe(copy_path) if facts.copied else media.Facts("ok")
+                    probed.values.setdefault("media_type", facts.media_type)
+                    catalogue.apply_facts(item, probed)
         db.add(item)
         db.flush()
+        catalogue.link_duplicates(db, item)
         hashes = {"envelope_sha256": entry.sha256}
         if item.content_sha256:
             hashes["content_sha256"] = item.content_sha256

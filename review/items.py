@@ -1,5 +1,6 @@
 """Reading the catalogue: list, show and extract items. Plaintext is produced only on demand."""
 
+import json
 import os
 import unicodedata
 from pathlib import Path
@@ -36,8 +37,8 @@ def list_items(db: Session, status: str | None = None) -> list[Item]:
     return list(db.scalars(query))
 
 
-def as_dict(item: Item) -> dict[str, Any]:
-    return {
+def as_dict(item: Item, db: Session | None = None) -> dict[str, Any]:
+    facts: dict[str, Any] = {
         "id": item.id,
         "kind": item.kind,
         "status": item.status,
@@ -49,7 +50,21 @@ def as_dict(item: Item) -> dict[str, Any]:
         "envelope_sha256": item.envelope_sha256,
         "submission": item.submission,
         "source": item.source_id,
+        "polling_station": item.polling_station,
+        "region": item.region,
+        "settlement": item.settlement,
+        "when": item.incident_time,
+        "probe": item.probe_status,
+        "media": json.loads(item.media) if item.media else None,
+        "identifying_metadata": item.identifying.split(",") if item.identifying else [],
+        "duplicate_of": item.duplicate_of,
     }
+    if db is not None:
+        from review.catalogue import incidents_of, tags_of
+
+        facts["incidents"] = incidents_of(db, item.id)
+        facts["tags"] = tags_of(db, item.id)
+    return facts
 
 
 def neutralise(text: str) -> str:

@@ -38,6 +38,17 @@ class Item(Base):
     received: Mapped[datetime.date] = mapped_column(Date)
     bundle: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)
+    # What reviewers record.
+    polling_station: Mapped[str | None] = mapped_column(String(64), index=True)
+    region: Mapped[str | None] = mapped_column(String(200), index=True)
+    settlement: Mapped[str | None] = mapped_column(String(200))
+    incident_time: Mapped[str | None] = mapped_column(String(40))  # ISO 8601 with its UTC offset
+    # What the file says about itself (review/media.py), read in a separate process.
+    probe_status: Mapped[str | None] = mapped_column(String(16))  # ok | unparsed | skipped
+    media: Mapped[str | None] = mapped_column(Text)  # JSON facts
+    identifying: Mapped[str | None] = mapped_column(String(100))  # e.g. "gps,device_serial"
+    phash: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ImportedBundle(Base):
@@ -105,3 +116,27 @@ class OutboxState(Base):
 
     server: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ItemIncident(Base):
+    __tablename__ = "item_incidents"
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ItemTag(Base):
+    __tablename__ = "item_tags"
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=now)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto import X25519Identity, X25519Recipient
@@ -34,6 +34,7 @@ IDENTITY_FILE = "identity.key"
 SIGNING_FILE = "signing.key"
 CATALOGUE_FILE = "catalogue.sqlite"
 VAULT_DIR = "vault"
+SCHEMA_VERSION = 1  # raise with every change to review/models.py (no migrations yet)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,16 @@ class Station:
         self._public()
         engine = create_engine(f"sqlite:///{self.root / CATALOGUE_FILE}")
         event.listen(engine, "connect", _pragmas)
-        Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            version = connection.exec_driver_sql("PRAGMA user_version").scalar()
+            if inspect(connection).has_table("items") and version != SCHEMA_VERSION:
+                engine.dispose()
+                raise StationError(
+                    f"the catalogue has schema version {version}, this Tamga needs {SCHEMA_VERSION}: "
+                    "use the Tamga version that created it"
+                )
+            Base.metadata.create_all(connection)
+            connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return engine
 
     def sessions(self) -> sessionmaker[Session]:

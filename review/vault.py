@@ -10,6 +10,8 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -95,6 +97,19 @@ class Staging:
         shutil.rmtree(self.directory, ignore_errors=True)
         with contextlib.suppress(OSError):
             (self.vault.root / STAGING).rmdir()
+
+
+@contextlib.contextmanager
+def private_copy() -> Iterator[tuple[BinaryIO, Path]]:
+    """A private temporary file (0600 in a 0700 directory) for plaintext, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="tamga-"))
+    path = directory / "evidence"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as copy:
+            yield copy, path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def sha256_file(path: Path) -> str:

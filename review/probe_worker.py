@@ -1,0 +1,194 @@
+"""The media probe, run as `python -I -m review.probe_worker FILE [FFPROBE]` in a fresh process.
+
+It reads one private temporary copy of a hostile file and prints what the file says about itself
+as JSON. Limits are set before the file is opened. It never sees a key or a passphrase: the
+parent starts it with exec and an empty environment.
+"""
+
+import json
+import resource
+import subprocess
+import sys
+from typing import Any
+
+CPU_SECONDS = 20
+MEMORY_BYTES = 1024 * 1024 * 1024
+OUTPUT_BYTES = 16 * 1024 * 1024
+MAX_PIXELS = 80_000_000
+SAFE_IMAGE_FORMATS = (
+    "JPEG",
+    "PNG",
+    "GIF",
+    "WEBP",
+    "TIFF",
+    "BMP",
+)  # never EPS, PDF or anything Ghostscript reads
+# ffprobe demuxers that cannot pull in other files (no HLS, no concat, no playlists).
+SAFE_VIDEO_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,wav,mp3,asf"
+
+_SIGNATURES: list[tuple[int, bytes, str]] = [
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (0, b"BM", "image/bmp"),
+    (0, b"%PDF-", "application/pdf"),
+    (0, b"\x1a\x45\xdf\xa3", "video/x-matroska"),
+    (0, b"OggS", "application/ogg"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"PK\x03\x04", "application/zip"),
+]
+
+
+def sniff(head: bytes) -> str:
+    """The media type from the file's first bytes, never from its name."""
+    for offset, magic, kind in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return kind
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "image/webp", b"AVI ": "video/x-msvideo", b"WAVE": "audio/wav"}.get(
+            head[8:12], "application/octet-stream"
+        )
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+            return "image/heic"
+        if brand.startswith(b"3g"):
+            return "video/3gpp"
+        if brand == b"qt  ":
+            return "video/quicktime"
+        return "video/mp4"
+    if b"\x00" not in head[:1024]:
+        try:
+            head[:1024].decode("utf-8")
+            return "text/plain"
+        except UnicodeDecodeError:
+            pass
+    return "application/octet-stream"
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_BYTES, OUTPUT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+def _ratio(value: Any) -> float:
+    try:
+        return float(value[0]) / float(value[1]) if isinstance(value, tuple) else float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return 0.0
+
+
+def _gps(info: dict[int, Any]) -> tuple[float, float] | None:
+    try:
+        lat = sum(_ratio(v) / 60**i for i, v in enumerate(info[2]))
+        lon = sum(_ratio(v) / 60**i for i, v in enumerate(info[4]))
+    except (KeyError, TypeError, IndexError):
+        return None
+    lat = -lat if info.get(1) in ("S", b"S") else lat
+    lon = -lon if info.get(3) in ("W", b"W") else lon
+    return round(lat, 6), round(lon, 6)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip("\x00 ")[:200] or None if value is not None else None
+
+
+def probe_image(path: str, facts: dict[str, Any]) -> None:
+    import warnings
+
+    import imagehash
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with Image.open(path, formats=SAFE_IMAGE_FORMATS) as image:
+        facts["width"], facts["height"] = image.size
+        exif = image.getexif()
+        facts["device_make"] = _text(exif.get(0x010F))
+        facts["device_model"] = _text(exif.get(0x0110))
+        facts["owner_name"] = _text(exif.get(0x013B))
+        details = exif.get_ifd(0x8769)
+        facts["capture_time"] = _text(details.get(0x9003) or exif.get(0x0132))
+        facts["device_serial"] = _text(details.get(0xA431))
+        facts["owner_name"] = _text(details.get(0xA430)) or facts["owner_name"]
+        gps = _gps(dict(exif.get_ifd(0x8825)))
+        if gps:
+            facts["gps"] = list(gps)
+        image.thumbnail((512, 512))
+        facts["phash"] = str(imagehash.phash(image))
+
+
+def _iso6709(text: str) -> list[float] | None:
+    import re
+
+    match = re.match(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)", text)
+    return [float(match.group(1)), float(match.group(2))] if match else None
+
+
+def probe_video(path: str, ffprobe: str, facts: dict[str, Any]) -> None:
+    result = subprocess.run(
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-format_whitelist",
+            SAFE_VIDEO_FORMATS,
+            "-show_format",
+            "-show_streams",
+            "-of",
+            "json",
+            "file:" + path,
+        ],
+        capture_output=True,
+        timeout=CPU_SECONDS,
+        check=True,
+        env={},
+    )
+    data = json.loads(result.stdout)
+    fmt = data.get("format", {})
+    tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
+    if fmt.get("duration"):
+        facts["duration"] = round(float(fmt["duration"]), 3)
+    for stream in data.get("streams", []):
+        if stream.get("codec_type") == "video" and stream.get("width"):
+            facts["width"], facts["height"] = stream["width"], stream["height"]
+            break
+    facts["capture_time"] = _text(tags.get("creation_time") or tags.get("com.apple.quicktime.creationdate"))
+    facts["device_make"] = _text(tags.get("com.apple.quicktime.make") or tags.get("make"))
+    facts["device_model"] = _text(tags.get("com.apple.quicktime.model") or tags.get("model"))
+    location = tags.get("location") or tags.get("com.apple.quicktime.location.iso6709")
+    if location and (gps := _iso6709(location)):
+        facts["gps"] = gps
+
+
+def main(argv: list[str]) -> int:
+    _limit()
+    path = argv[1]
+    ffprobe = argv[2] if len(argv) > 2 else ""
+    with open(path, "rb") as src:
+        head = src.read(4096)
+    facts: dict[str, Any] = {"media_type": sniff(head)}
+    kind = facts["media_type"].split("/")[0]
+    if kind == "image" and facts["media_type"] != "image/heic":
+        probe_image(path, facts)
+    elif kind in ("video", "audio") or facts["media_type"] == "application/ogg":
+        if ffprobe:
+            probe_video(path, ffprobe, facts)
+        else:
+            facts["skipped"] = "ffprobe is not installed"
+    print(json.dumps({k: v for k, v in facts.items() if v is not None}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,128 @@
+"""Reports: counts by incident, region, polling station and day, and the item list, as CSV, JSON or HTML.
+
+By default a report leaves out what could expose a source (GPS, device serials and owner names,
+original file names, message text, source ids). HTML is autoescaped and self-contained; CSV cells
+that a spreadsheet would run as a formula are neutralised.
+"""
+
+import csv
+import io
+import json
+from collections import Counter
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from review import catalogue, taxonomy
+from review.items import neutralise
+from review.models import Item
+from templates import TEMPLATE_DIR
+
+FORMATS = ("csv", "json", "html")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _row(db: Session, item: Item, include_identifying: bool, texts: dict[int, str]) -> dict[str, Any]:
+    facts = catalogue.media_facts(item)
+    row: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "status": item.status,
+        "received": item.received.isoformat(),
+        "incidents": catalogue.incidents_of(db, item.id),
+        "polling_station": item.polling_station,
+        "region": item.region,
+        "settlement": item.settlement,
+        "when": item.incident_time,
+        "tags": catalogue.tags_of(db, item.id),
+        "media_type": facts.get("media_type"),
+        "duration": facts.get("duration"),
+        "size": item.size,
+        "sha256": item.content_sha256,
+        "duplicate_of": item.duplicate_of,
+        "identifying_metadata": item.identifying.split(",") if item.identifying else [],
+    }
+    if include_identifying:
+        row.update(
+            name=item.original_name,
+            gps=facts.get("gps"),
+            device_make=facts.get("device_make"),
+            device_model=facts.get("device_model"),
+            device_serial=facts.get("device_serial"),
+            owner_name=facts.get("owner_name"),
+            capture_time=facts.get("capture_time"),
+            source=item.source_id,
+            message=texts.get(item.id),
+        )
+    return row
+
+
+def _day(row: dict[str, Any]) -> str:
+    return (row["when"] or row["received"])[:10]
+
+
+def build(
+    db: Session, items: list[Item], include_identifying: bool, texts: dict[int, str] | None = None
+) -> dict[str, Any]:
+    rows = [_row(db, item, include_identifying, texts or {}) for item in items]
+    names = taxonomy.incidents()
+    by_incident = Counter(code for row in rows for code in row["incidents"])
+    return {
+        "includes_identifying_data": include_identifying,
+        "items_total": len(rows),
+        "counts": {
+            "incident": [
+                {"code": code, "name": names[code].name() if code in names else code, "items": count}
+                for code, count in sorted(by_incident.items())
+            ],
+            "region": _counts(row["region"] for row in rows),
+            "polling_station": _counts(row["polling_station"] for row in rows),
+            "day": _counts(_day(row) for row in rows),
+        },
+        "items": rows,
+    }
+
+
+def _counts(values: Any) -> list[dict[str, Any]]:
+    counted = Counter(value or "unknown" for value in values)
+    return [{"value": value, "items": count} for value, count in sorted(counted.items())]
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not evaluate, with bidi overrides made visible."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    text = neutralise(str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if report["includes_identifying_data"]:
+        writer.writerow(["WARNING: this report includes data that could identify sources"])
+    rows = report["items"]
+    columns = list(rows[0]) if rows else ["id"]
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([safe_cell(row.get(column)) for column in columns])
+    return out.getvalue()
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+
+
+def to_html(report: dict[str, Any]) -> str:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True)
+    )
+    environment.filters["visible"] = lambda value: neutralise(str(value)) if value is not None else ""
+    return environment.get_template("review/report.html").render(report=report)
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    return {"csv": to_csv, "json": to_json, "html": to_html}[fmt](report)
