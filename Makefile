@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := age chromium chromium-driver postgresql tor
 PG_DIR := $(CURDIR)/.pg
 
-.PHONY: demo test venv system-deps lint typecheck pytest clean
+.PHONY: demo test venv system-deps lint typecheck pytest clean extract-translations compile-translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ test: lint typecheck pytest
 
 demo: venv
 	$(BIN)/python -m submission.demo
+
+# Translations (docs/translations.md): extract after changing a source-visible string, translate
+# the new entries in submission/translations/*/LC_MESSAGES/messages.po, then compile.
+TRANSLATIONS := submission/translations
+
+extract-translations: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project=Tamga --copyright-holder=Tamga -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
+
+compile-translations: venv
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) $(PG_DIR) build *.egg-info

@@ -4,10 +4,9 @@ import datetime
 import logging
 
 from flask import Flask
-from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
-from submission import pages, web
+from submission import i18n, pages, web
 from submission.db import make_engine, make_session_factory
 from submission.sessions import DatabaseSessionInterface
 from submission.settings import Settings
@@ -15,8 +14,6 @@ from submission.sources import Deriver
 from submission.submit import Intake
 from submission.views import bp, submit
 from templates import TEMPLATE_DIR
-
-LANGUAGES = ("en",)
 
 
 def create_app(settings: Settings) -> Flask:
@@ -47,9 +44,9 @@ def create_app(settings: Settings) -> Flask:
 
     web.install(app, settings.onion_addresses)  # the host check runs before the CSRF check
     CSRFProtect(app).exempt(submit)  # checked in-stream by the receiver, before any file part
-    Babel(app, locale_selector=lambda: "en")
+    i18n.install(app)
     pages.install(app)
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(demo=settings.demo, get_locale=get_locale)
+    app.jinja_env.globals.update(demo=settings.demo)
     app.logger.setLevel(logging.WARNING)
     return app
