@@ -4,8 +4,10 @@ First from Accept-Language, then from the plain links on every page, kept in the
 session only (no cookie of its own).
 """
 
+import re
 from urllib.parse import urlencode
 
+from babel.units import format_unit
 from flask import Blueprint, Flask, Response, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
 
@@ -22,11 +24,23 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT)
 
 
+_LOCAL_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.~=&?%-]*")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a local path of this site: never another host (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a plain local path of this site: never another host, whitespace or control characters
+    (browsers drop tabs and newlines, so "/\t/evil.com" would become "//evil.com")."""
+    if not target or not _LOCAL_PATH.fullmatch(target):
         return url_for("source.index")
     return target
+
+
+def file_size(size: int) -> str:
+    """A size in the reader's language (decimal units, as phones show them)."""
+    locale = str(get_locale())
+    if size >= 10**9:
+        return format_unit(round(size / 10**9, 1), "digital-gigabyte", length="short", locale=locale)
+    return format_unit(round(size / 10**6), "digital-megabyte", length="short", locale=locale)
 
 
 @bp.get("/language/<code>")
@@ -58,3 +72,4 @@ def install(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(get_locale=get_locale, language_links=switch_links)
+    app.jinja_env.filters["file_size"] = file_size

@@ -65,13 +65,13 @@ class DatabaseSessionInterface(SessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
         with self.session_factory() as db, db.begin():
+            for old in (session.retired, None if session else session.token):
+                if old is not None:
+                    db.execute(delete(WebSession).where(WebSession.token_hash == _hash(old)))
             if not session:
-                if session.token is not None:
-                    db.execute(delete(WebSession).where(WebSession.token_hash == _hash(session.token)))
+                if session.token is not None or session.retired is not None:
                     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
                 return
-            if session.retired is not None:
-                db.execute(delete(WebSession).where(WebSession.token_hash == _hash(session.retired)))
             if session.token is None:
                 session.token = secrets.token_urlsafe(32)
                 db.execute(delete(WebSession).where(WebSession.expires < time.time()))

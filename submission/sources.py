@@ -35,18 +35,21 @@ class Deriver:
             self._slots.release()
 
 
-def _fresh_session() -> None:
-    """Clear the session and give it a new token, keeping only the CSRF secret."""
-    csrf = session.get("csrf_token")
+KEPT_ACROSS_SESSIONS = ("csrf_token", "lang")
+
+
+def fresh_session(keep: tuple[str, ...] = KEPT_ACROSS_SESSIONS) -> None:
+    """Clear the session under a new token (no session fixation), keeping only the keys named:
+    by default the CSRF secret and the chosen language."""
+    kept = {key: session[key] for key in keep if key in session}
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]
-    if csrf is not None:
-        session["csrf_token"] = csrf
+    session.update(kept)
 
 
 def begin_new_source(identity: X25519Identity) -> None:
     """Remember a new source's public facts; its row is created at its first submission."""
-    _fresh_session()
+    fresh_session()
     session["source_id"] = source_id(identity)
     session["reply_recipient"] = str(identity.recipient)
     session["new"] = True
@@ -56,7 +59,7 @@ def log_in(db: Session, identity: X25519Identity) -> Source:
     source = db.get(Source, source_id(identity))
     if source is None:
         raise UnknownCodename()
-    _fresh_session()
+    fresh_session()
     session["source_id"] = source.id
     session["reply_recipient"] = source.reply_recipient
     return source

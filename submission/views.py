@@ -48,7 +48,7 @@ def delete_reply(reply_id: str) -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.clear()
+    sources.fresh_session(keep=("lang",))  # nothing of the source survives, only the language
     return redirect(url_for("source.logged_out"), code=303)
 
 
