@@ -15,6 +15,7 @@ BLOCK = 512
 MAX_MEMBER_SIZE = 8**11 - 1  # the ustar size field: 11 octal digits
 _NAME = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _END = bytes(2 * BLOCK)
+_SIZE = re.compile(rb"[0-7]{11}\x00")
 
 
 def _octal(value: int, width: int) -> bytes:
@@ -54,13 +55,12 @@ class Member:
 
 
 def _parse_header(block: bytes) -> Member:
-    try:
-        stored = int(block[148:156].rstrip(b"\x00 ").decode("ascii"), 8)
-        size = int(block[124:136].rstrip(b"\x00").decode("ascii"), 8)
-    except ValueError:
-        raise BundleError("bundle is malformed: a tar header is damaged") from None
-    if sum(block[:148]) + 8 * 32 + sum(block[156:]) != stored:
+    checksum = sum(block[:148]) + 8 * 32 + sum(block[156:])
+    if block[148:156] != b"%06o\x00 " % checksum:  # exactly as written: no lenient parsing
         raise BundleError("bundle is malformed: a tar header checksum fails")
+    if not _SIZE.fullmatch(block[124:136]):
+        raise BundleError("bundle is malformed: a tar header is damaged")
+    size = int(block[124:135], 8)
     if block[156:157] not in (b"0", b"\x00"):
         raise BundleError("bundle holds something other than regular files (a link or device)")
     raw_name = block[0:100].rstrip(b"\x00")

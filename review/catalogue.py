@@ -116,6 +116,8 @@ def tag(
         ("settlement", settlement),
     ):
         if value is not None:
+            if not value.strip():
+                raise ReviewError(f"--{field.replace('_', '-')} is empty")
             setattr(item, field, value.strip())
             changes[field] = value.strip()
     if when is not None:
@@ -175,9 +177,9 @@ def filtered(
         code = taxonomy.validate(incident).code
         query = query.where(Item.id.in_(select(ItemIncident.item_id).where(ItemIncident.code == code)))
     if region:
-        query = query.where(Item.region == region)
+        query = query.where(Item.region == region.strip())
     if polling_station:
-        query = query.where(Item.polling_station == polling_station)
+        query = query.where(Item.polling_station == polling_station.strip())
     return list(db.scalars(query))
 
 

@@ -169,11 +169,17 @@ def trust_server(ctx: Context, key: str) -> None:
     click.echo(f"Trusted server key {verify_key} (fingerprint {verify_key.fingerprint})")
 
 
-def _progress(done: int, total: int) -> None:
-    if total >= 64 * 1024 * 1024:
-        click.echo(
-            f"  {done * 100 // max(total, 1):3d}%  {done // 2**20} MiB of {total // 2**20} MiB", err=True
-        )
+def _progress() -> Callable[[int, int], None]:
+    """Report a large import every 5%."""
+    shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        step = done * 20 // max(total, 1)
+        if total >= 64 * 1024 * 1024 and step > shown[0]:
+            shown[0] = step
+            click.echo(f"  {step * 5:3d}%  {done // 2**20} MiB of {total // 2**20} MiB", err=True)
+
+    return report
 
 
 @cli.command("import")
@@ -190,7 +196,7 @@ def import_command(ctx: Context, bundles: tuple[Path, ...]) -> None:
     keys = ctx.unlock()
     with ctx.station.sessions()() as db:
         for path in bundles:
-            report = importer.import_bundle(ctx.station, db, keys, path, ctx.actor, _progress)
+            report = importer.import_bundle(ctx.station, db, keys, path, ctx.actor, _progress())
             if report.already_imported:
                 click.echo(f"{path}: already imported, nothing changed")
                 continue
@@ -375,7 +381,7 @@ def note(ctx: Context, item_id: int, text: str | None) -> None:
 
     Example: echo "Matches the protocol photo of PS 112" | tamga-review --station S note 3
     """
-    body = text if text is not None else click.get_text_stream("stdin").read()
+    body = text if text is not None else sys.stdin.read()
     with ctx.station.sessions()() as db:
         item = items.get_item(db, item_id)
         catalogue.add_note(db, ctx.unlock().signing, item, body, ctx.actor)
@@ -460,7 +466,7 @@ def reply(ctx: Context, item_id: int, text_file: Any, message: str | None) -> No
     elif text_file is not None:
         text = text_file.read()
     else:
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
     with ctx.station.sessions()() as db:
         item = items.get_item(db, item_id)
         row = outbox.reply(ctx.station, db, ctx.unlock(), item, text, ctx.actor)

@@ -94,7 +94,8 @@ def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None)
         seen_head = seen_head or digest == expected_head
     if not seen_head:
         raise CustodyBroken(
-            f"custody log does not contain head {expected_head}: events were removed from its end"
+            f"custody log broken at event {count + 1}: it is missing, with any after it; the log does not "
+            f"contain head {expected_head}, so events were removed from its end"
         )
     return count, previous
 

@@ -145,7 +145,7 @@ def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
         return None, None
     try:
         data = json.loads(open_bytes(path.read_bytes(), [keys.identity]))
-    except (CryptoError, ValueError):
+    except (CryptoError, ValueError, RecursionError):  # hostile metadata costs its item a name only
         return None, None
     if not isinstance(data, dict):
         return None, None
@@ -220,33 +220,42 @@ def import_bundle(
     if not trusted:
         raise ImportRefused("no intake server key is pinned: run `tamga-review trust-server KEY` first")
     vault = Vault(station.vault_dir)
-    total = path.stat().st_size
     with open(path, "rb") as src:
         reader = BundleReader(src)
         try:
             manifest = reader.manifest(CONTEXT, trusted, [keys.identity])
         except CryptoError as error:
             raise ImportRefused(str(error)) from None
-        if db.get(ImportedBundle, manifest.digest) is not None:
-            return Report(manifest.digest, already_imported=True)
-        entries = _check_manifest(db, station, manifest.document, manifest.signer)
-        staging = vault.staging()
+        # The same bundle again changes nothing, but is still read through: an altered copy of
+        # an imported bundle is refused like any other.
+        known = db.get(ImportedBundle, manifest.digest) is not None
+        if known:
+            entries = [_entry(raw) for raw in manifest.document.get("envelopes", [])]
+        else:
+            entries = _check_manifest(db, station, manifest.document, manifest.signer)
+        sizes = {entry.sha256: entry.size for entry in entries}
+        total = sum(sizes.values())
+        staging = None if known else vault.staging()
         try:
             done = 0
-            for digest, stream in reader.envelopes({e.sha256: e.size for e in entries}):
-                if vault.has(digest):
+            for digest, stream in reader.envelopes(sizes):
+                if staging is None or vault.has(digest):
                     stream.finish()
                 else:
                     staging.write(digest, stream)
-                done += next(e.size for e in entries if e.sha256 == digest)
+                done += sizes[digest]
                 if progress:
                     progress(done, total)
         except CryptoError as error:
-            staging.discard()
+            if staging is not None:
+                staging.discard()
             raise ImportRefused(str(error)) from None
         except BaseException:
-            staging.discard()
+            if staging is not None:
+                staging.discard()
             raise
+    if staging is None:
+        return Report(manifest.digest, already_imported=True)
     report = Report(manifest.digest)
     try:
         document = manifest.document

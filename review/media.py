@@ -61,7 +61,7 @@ def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:
         return Facts("unparsed", {"error": f"probe failed ({process.returncode})"})
     try:
         values = json.loads(output[: 1024 * 1024])
-    except ValueError:
+    except (ValueError, RecursionError):
         return Facts("unparsed", {"error": "probe output unreadable"})
     if not isinstance(values, dict):
         return Facts("unparsed")

@@ -179,7 +179,9 @@ def main(argv: list[str]) -> int:
         head = src.read(4096)
     facts: dict[str, Any] = {"media_type": sniff(head)}
     kind = facts["media_type"].split("/")[0]
-    if kind == "image" and facts["media_type"] != "image/heic":
+    if facts["media_type"] == "image/heic":
+        facts["skipped"] = "HEIC images are not read yet: check their metadata by hand"
+    elif kind == "image":
         probe_image(path, facts)
     elif kind in ("video", "audio") or facts["media_type"] == "application/ogg":
         if ffprobe:

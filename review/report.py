@@ -38,8 +38,9 @@ def _row(db: Session, item: Item, include_identifying: bool, texts: dict[int, st
         "tags": catalogue.tags_of(db, item.id),
         "media_type": facts.get("media_type"),
         "duration": facts.get("duration"),
-        "size": item.size,
-        "sha256": item.content_sha256,
+        # A message's hash and exact size would let a reader confirm a guessed text.
+        "size": item.size if item.kind == "file" or include_identifying else None,
+        "sha256": item.content_sha256 if item.kind == "file" or include_identifying else None,
         "duplicate_of": item.duplicate_of,
         "identifying_metadata": item.identifying.split(",") if item.identifying else [],
     }
@@ -100,6 +101,7 @@ def safe_cell(value: Any) -> str:
 
 
 def to_csv(report: dict[str, Any]) -> str:
+    """The item table first (what spreadsheets import), then an empty row, then the counts."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if report["includes_identifying_data"]:
@@ -109,6 +111,11 @@ def to_csv(report: dict[str, Any]) -> str:
     writer.writerow(columns)
     for row in rows:
         writer.writerow([safe_cell(row.get(column)) for column in columns])
+    writer.writerow([])
+    writer.writerow(["count by", "value", "items"])
+    for key, counts in report["counts"].items():
+        for count in counts:
+            writer.writerow([key, safe_cell(count.get("code", count.get("value"))), count["items"]])
     return out.getvalue()
 
 

@@ -86,23 +86,32 @@ def _bundle_size(settings: Settings, manifest_entries: int, sizes: list[int]) ->
     return tar_size(sealed_manifest_size(manifest_entries, len(settings.recipients)), sizes)
 
 
+def _units(entries: list[Entry]) -> list[list[Entry]]:
+    """A file's content and metadata envelopes travel together: the station pairs them per bundle."""
+    units: dict[tuple[str, int], list[Entry]] = {}
+    for entry in entries:
+        units.setdefault((entry.fields["submission"], entry.fields["item"]), []).append(entry)
+    return list(units.values())
+
+
 def _split(settings: Settings, entries: list[Entry], max_size: int | None) -> Iterator[list[Entry]]:
-    """Group entries so that each bundle stays under max_size (whole envelopes only)."""
+    """Group entries so that each bundle stays under max_size (whole items only)."""
     if max_size is None:
         yield entries
         return
     group: list[Entry] = []
     manifest, sizes = _MANIFEST_BASE, []
-    for entry in entries:
-        entry_size = len(canonical_json(entry.fields)) + 1
-        if group and _bundle_size(settings, manifest + entry_size, [*sizes, entry.fields["size"]]) > max_size:
+    for unit in _units(entries):
+        unit_manifest = sum(len(canonical_json(entry.fields)) + 1 for entry in unit)
+        unit_sizes = [entry.fields["size"] for entry in unit]
+        if group and _bundle_size(settings, manifest + unit_manifest, sizes + unit_sizes) > max_size:
             yield group
             group, manifest, sizes = [], _MANIFEST_BASE, []
-        group.append(entry)
-        manifest += entry_size
-        sizes.append(entry.fields["size"])
+        group += unit
+        manifest += unit_manifest
+        sizes += unit_sizes
         if _bundle_size(settings, manifest, sizes) > max_size:
-            raise ExportError(f"an envelope of {entry.fields['size']} bytes does not fit in --max-size")
+            raise ExportError(f"an item of {sum(unit_sizes)} bytes does not fit in --max-size")
     yield group
 
 
