@@ -22,7 +22,11 @@ def test_tor_accepts_the_torrc(tmp_path: Path) -> None:
         ["tor", "--verify-config", "-f", str(config)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for option in ("HiddenServicePoWDefensesEnabled 1", "SafeLogging 1", "HiddenServiceEnableIntroDoSDefense 1"):
+    for option in (
+        "HiddenServicePoWDefensesEnabled 1",
+        "SafeLogging 1",
+        "HiddenServiceEnableIntroDoSDefense 1",
+    ):
         assert option in torrc
 
 
