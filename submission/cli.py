@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, X25519Recipient
@@ -49,6 +50,8 @@ def _fail_cleanly(function):  # type: ignore[no-untyped-def]
             return function(*args, **kwargs)
         except (SettingsError, CryptoError, ExportError, RepliesRefused, OSError) as error:
             raise IntakeCommandError(str(error)) from None
+        except SQLAlchemyError as error:
+            raise IntakeCommandError(f"database error ({type(error).__name__})") from None
 
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
@@ -112,7 +115,7 @@ def init(
     addresses = list(onions)
     if onion_hostname_file is not None:
         addresses.append(check_onion_address(onion_hostname_file.read_text()))
-    stations = [VerifyKey.parse(text) for text in station_keys]
+    stations = list(dict.fromkeys(VerifyKey.parse(text) for text in station_keys))
     key = create_data_dir(data_dir, parsed, addresses, database_url, demo=demo)
     with _database(data_dir) as db:
         for station in stations:

@@ -1,0 +1,220 @@
+"""Monday to Tuesday in a real headless Chromium with JavaScript OFF, against a real gunicorn.
+
+The source submits through the browser; the operator and the reviewers run both CLIs against the
+live server's data directory (export, import, reply, export-outbox, import-replies); then, in a
+fresh browser profile, the source logs in with the codename, reads the reviewer's question, deletes
+it with the page's button, and the page no longer shows it. The browser is driven with element
+finds, typing and clicks only (never execute_script). Screenshot: test-artifacts/replies.png.
+"""
+
+import contextlib
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from crypto import CryptoError, open_bytes
+from tests.intake import live
+from tests.replies.conftest import Intake, Station, assert_ok, deliver, last_token
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+    "--window-size=1200,1400",
+    "--blink-settings=scriptEnabled=false",
+    "--lang=en-US",
+)
+PREFS = {"profile.managed_default_content_settings.javascript": 2, "intl.accept_languages": "en-US,en"}
+MESSAGE = "Carousel voting at polling station 1142 from 14:20; the observers were sent outside."
+QUESTION = "Which polling station was this, and did you see the carousel voters arrive by bus?"
+
+
+@contextlib.contextmanager
+def serving(base: Path, station: Station) -> Iterator[live.LiveIntake]:
+    """`tamga-intake init` sealing to the station and pinning its key, then `tamga-intake serve`."""
+    base.mkdir(parents=True, exist_ok=True)
+    data_dir, tmpdir, log_path = base / "data", base / "tmp", base / "server.log"
+    tmpdir.mkdir(mode=0o700)
+    env = live._server_env(tmpdir, None, None)
+    subprocess.run(
+        [
+            str(live.TAMGA_INTAKE),
+            "init",
+            "--data-dir",
+            str(data_dir),
+            "--recipient",
+            last_token(station.ok("pubkey")),
+            "--station-key",
+            station.signing_key(),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    process, port = live._start(data_dir, env, log_path)
+    try:
+        yield live.LiveIntake(
+            base_url=f"http://{live.HOST}:{port}",
+            port=port,
+            data_dir=data_dir,
+            reviewer=station.keys().identity,
+            tmpdir=tmpdir,
+            pid=process.pid,
+            log_path=log_path,
+            process=process,
+        )
+    finally:
+        live.stop(process)
+
+
+@pytest.fixture
+def new_browser(tmp_path: Path) -> Iterator[Callable[[], WebDriver]]:
+    """Headless Chromiums, each with a fresh profile and JavaScript disabled; all quit afterwards."""
+    drivers: list[WebDriver] = []
+
+    def start() -> WebDriver:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={tmp_path / f'profile-{len(drivers)}'}")
+        options.add_experimental_option("prefs", PREFS)
+        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+        drivers.append(driver)
+        driver.set_page_load_timeout(60)
+        return driver
+
+    yield start
+    for driver in drivers:
+        driver.quit()
+
+
+def assert_javascript_is_off(driver: WebDriver) -> None:
+    page = (
+        "<!doctype html><title>static</title>"
+        "<script>document.title = 'scripted'; document.write('<p id=ran>ran</p>')</script>"
+        "<noscript><p id='noscript'>no script</p></noscript>"
+    )
+    driver.get("data:text/html;charset=utf-8," + quote(page))
+    assert driver.title == "static"
+    assert driver.find_element(By.ID, "noscript").is_displayed()
+    assert driver.find_elements(By.ID, "ran") == []
+
+
+def main_text(driver: WebDriver) -> str:
+    return str(driver.find_element(By.TAG_NAME, "main").text)
+
+
+def wait_for(driver: WebDriver, base_url: str, paths: tuple[str, ...], css: str, timeout: float = 30) -> None:
+    """Wait until the browser is at one of `paths` and shows an element matching `css`."""
+
+    def arrived(d: WebDriver) -> bool:
+        return d.current_url in {base_url + p for p in paths} and bool(d.find_elements(By.CSS_SELECTOR, css))
+
+    try:
+        WebDriverWait(driver, timeout).until(arrived)
+    except TimeoutException:
+        raise AssertionError(
+            f"waited for {paths} ({css}); at {driver.current_url}: {main_text(driver)!r}"
+        ) from None
+
+
+def test_a_source_reads_the_reviewers_question_and_deletes_it_without_javascript(
+    tmp_path: Path, station: Station, new_browser: Callable[[], WebDriver]
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(tmp_path / "live", station) as server:
+        url = server.base_url
+
+        # Monday: the source's first visit, in the browser.
+        driver = new_browser()
+        assert_javascript_is_off(driver)
+        driver.get(url + "/")
+        driver.find_element(By.XPATH, "//form[@action='/codename']//button[@type='submit']").click()
+        wait_for(driver, url, ("/codename",), "#codename")
+        codename = driver.find_element(By.ID, "codename").text.strip()
+        driver.find_element(By.PARTIAL_LINK_TEXT, "continue").click()
+        wait_for(driver, url, ("/submit",), "form[action='/submit'] textarea#message")
+        driver.find_element(By.ID, "message").send_keys(MESSAGE)
+        driver.find_element(By.XPATH, "//form[@action='/submit']//button[@type='submit']").click()
+        wait_for(driver, url, ("/thanks",), "h1")
+        ((source_id,),) = server.query("SELECT source_id FROM submissions")
+        ((envelope, kind),) = server.query("SELECT storage_name, kind FROM envelopes")
+        assert kind == "message"
+        assert server.open_envelope(str(envelope)).decode("utf-8") == MESSAGE
+        assert server.stored_names() == {envelope}
+
+        # The operator and the reviewers, with both CLIs, against the live data directory.
+        intake = Intake(server.data_dir)
+        assert_ok(station.run("trust-server", intake.server_key()))
+        assert deliver(station, intake, tmp_path / "tamga.tar") == 1
+        station.reply(station.item_of(str(source_id)), QUESTION)
+        assert station.export_outbox(tmp_path / "outbox.tar") == (1, 1)
+        result = assert_ok(intake.import_replies(tmp_path / "outbox.tar"))
+        assert "1 reply(ies) stored, 1 envelope(s) acknowledged and deleted" in result.stdout
+        assert envelope not in server.stored_names()
+        ((reply_id, reply_file),) = server.query("SELECT id, storage_name FROM replies")
+        assert server.stored_names() == {reply_file}
+        for path in server.data_dir.rglob("*"):
+            if path.is_file():
+                assert QUESTION.encode() not in path.read_bytes(), f"the question is readable in {path}"
+        with pytest.raises(CryptoError):  # the reviewers' key cannot open a reply
+            open_bytes((server.store_dir / str(reply_file)).read_bytes(), [server.reviewer])
+
+        # Tuesday, another profile: log in, read the question.
+        driver = new_browser()
+        assert_javascript_is_off(driver)
+        driver.get(url + "/")
+        driver.find_element(By.ID, "codename-input").send_keys(codename)
+        driver.find_element(By.XPATH, "//form[@action='/login']//button[@type='submit']").click()
+        wait_for(driver, url, ("/login", "/submit"), "section.replies")
+        shown = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "li.reply .reply-text")]
+        assert shown == [QUESTION]
+        days = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "ul.days li")]
+        assert len(days) == 1 and days[0].endswith("reached the reviewers"), days
+        driver.save_screenshot(str(ARTIFACTS / "replies.png"))
+
+        # Delete it with the page's own button (a form POST with its CSRF token; no script).
+        button = driver.find_element(
+            By.XPATH, f"//form[@action='/replies/{reply_id}/delete']//button[@type='submit']"
+        )
+        assert button.text == "Delete this reply"
+        button.click()
+        wait_for(driver, url, ("/submit?deleted=1",), "section.replies p.notice")
+        text = main_text(driver)
+        assert "The reply was deleted." in text
+        assert QUESTION not in text
+        assert "There are no replies yet." in text
+        assert driver.find_elements(By.CSS_SELECTOR, "li.reply") == []
+        driver.save_screenshot(str(ARTIFACTS / "replies-deleted.png"))
+        assert reply_file not in server.stored_names()
+        assert server.query("SELECT deleted, storage_name FROM replies") == [(1, None)]
+
+        # Logging in again shows no reply at all.
+        driver.get(url + "/")
+        driver.find_element(By.ID, "codename-input").send_keys(codename)
+        driver.find_element(By.XPATH, "//form[@action='/login']//button[@type='submit']").click()
+        wait_for(driver, url, ("/login", "/submit"), "section.replies")
+        assert driver.find_elements(By.CSS_SELECTOR, "li.reply") == []
+        assert QUESTION not in main_text(driver)
