@@ -23,7 +23,7 @@ from submission.errors import BadSubmission, FormExpired, OutOfSpace, TooLarge, 
 from submission.settings import Limits
 from submission.store import DiskFullError, EnvelopeStore, PendingEnvelope
 
-READ_SIZE = 256 * 1024
+READ_SIZE = 64 * 1024  # per-upload memory: the decoder holds about this much
 DISK_CHECK_EVERY = 32 * 1024 * 1024
 MAX_TOKEN_BYTES = 512
 MAX_NAME_CHARS = 255

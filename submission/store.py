@@ -13,6 +13,8 @@ from typing import BinaryIO
 
 PART_SUFFIX = ".part"
 SEALED_SUFFIX = ".age"
+# Two sealed chunks: enough for few large writes, small enough that 48 uploads per worker stay cheap.
+SEALED_WRITE_BUFFER = 2 * 65552
 
 
 class DiskFullError(Exception):
@@ -29,7 +31,7 @@ class PendingEnvelope:
         fd = os.open(self._part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         # The lock tells a cleaner in another process that this part is alive.
         fcntl.flock(fd, fcntl.LOCK_EX)
-        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=1 << 20)
+        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=SEALED_WRITE_BUFFER)
 
     def sync(self) -> None:
         self.file.flush()
