@@ -50,30 +50,49 @@ class PayloadWriter:
         dst.write(nonce)
         self._dst = dst
         self._key = payload_key(file_key, nonce)
-        self._buffer = bytearray()
+        # Plaintext not sealed yet, at most one chunk: the caller's own bytes object when it can be
+        # (no copy), a bytearray while small writes fill a chunk.
+        self._pending: bytes | bytearray = b""
         self._counter = 0
         self._finished = False
 
     def write(self, data: bytes) -> None:
         if self._finished:
             raise ValueError("write to a sealer that is closed or aborted")
-        self._buffer += data
+        if not isinstance(data, bytes):
+            data = bytes(memoryview(data))  # a mutable buffer may be reused by the caller
+        if not data:
+            return
+        start = 0
+        if self._pending:
+            if len(self._pending) < CHUNK_SIZE:
+                if not isinstance(self._pending, bytearray):
+                    self._pending = bytearray(self._pending)
+                start = CHUNK_SIZE - len(self._pending)
+                self._pending += memoryview(data)[:start]
+                if start >= len(data):
+                    return
+            # More plaintext follows, so the pending chunk is not the last one.
+            self._emit(bytes(self._pending), last=False)
+            self._pending = b""
         # Keep at least one byte back: only close() knows which chunk is the last.
-        while len(self._buffer) > CHUNK_SIZE:
-            self._emit(bytes(self._buffer[:CHUNK_SIZE]), last=False)
-            del self._buffer[:CHUNK_SIZE]
+        end = len(data)
+        while end - start > CHUNK_SIZE:
+            self._emit(data[start : start + CHUNK_SIZE], last=False)
+            start += CHUNK_SIZE
+        self._pending = data[start:] if start else data
 
     def close(self) -> None:
         if self._finished:
             raise ValueError("sealer is already closed or aborted")
-        self._emit(bytes(self._buffer), last=True)
-        self._buffer = bytearray()
+        self._emit(bytes(self._pending), last=True)
+        self._pending = b""
         self._finished = True
 
     def abort(self) -> None:
         """Drop buffered plaintext; the output can never become a valid envelope."""
         self._finished = True
-        self._buffer = bytearray()
+        self._pending = b""
 
     def _emit(self, chunk: bytes, last: bool) -> None:
         self._dst.write(aead_seal(self._key, _chunk_nonce(self._counter, last), chunk))

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from crypto import envelope
 from crypto.errors import CryptoError
+from crypto.files import atomic_new_file
 from crypto.keyfile import read_identity_file, write_identity_file
 from crypto.x25519 import X25519Identity, X25519Recipient
 
@@ -82,15 +83,8 @@ def _atomic_output(path: str | None, binary_to_terminal: bool = True) -> Iterato
         raise CliError(f"{path} already exists: refusing to overwrite it")
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise CliError(f"cannot write {path}: its directory does not exist")
-    fd, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.link(temp, path)  # fails rather than overwrite a file created meanwhile
-    finally:
-        os.unlink(temp)
+    with atomic_new_file(path) as out:
+        yield out
 
 
 def _keygen(args: argparse.Namespace) -> None:

@@ -4,7 +4,6 @@ Warning: this module reads and writes secret keys and handles passphrases.
 """
 
 import datetime
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from crypto.errors import (
     WeakPassphraseError,
     WrongPassphraseError,
 )
+from crypto.files import write_private
 from crypto.scrypt import DEFAULT_WORK_FACTOR, MIN_PASSPHRASE_LENGTH, ScryptIdentity, ScryptRecipient
 from crypto.x25519 import X25519Identity
 
@@ -50,13 +50,9 @@ def write_secret_file(
     else:
         data = text.encode("utf-8")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_private(path, data)
     except FileExistsError:
         raise CryptoError(f"{path} already exists: refusing to overwrite a key file") from None
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
 
 
 def read_secret_file(path: str, passphrase: Passphrase) -> SecretText:

@@ -1,0 +1,456 @@
+"""Seal/open throughput and memory benchmark: Tamga vs raw PyNaCl vs the age CLI.
+
+Run from the repository root:
+
+    .venv/bin/python bench/seal.py                    # 1 GiB and 4 GiB (the default --sizes 1G,4G)
+    .venv/bin/python bench/seal.py --sizes 1G --rounds 9 --dir /work
+    .venv/bin/python bench/seal.py --quick            # 64 MiB smoke run
+
+It prints numbers only; the targets are printed beside them as "met" / "not met", never asserted.
+MB means 10^6 bytes everywhere (throughput and RSS). Throughput is plaintext bytes / wall time.
+
+What is measured, for each size (a fresh file of os.urandom bytes):
+
+* ceiling: raw PyNaCl ChaCha20-Poly1305 IETF over 64 KiB chunks (a counter nonce, no header, no
+  STREAM bookkeeping). "ceiling encrypt" reads the plaintext 64 KiB at a time and writes the sealed
+  chunks; "ceiling decrypt" reads those back 64 KiB + 16 at a time and writes the plaintext.
+* tamga seal: crypto.seal_stream(src, dst, [X25519Recipient]); tamga open: crypto.open_stream.
+* age CLI: `age -r RECIPIENT -o OUT IN` and `age -d -i KEYFILE -o OUT IN` (process start included,
+  a few ms, negligible at these sizes).
+
+Every measurement does the same file I/O: it opens the input with open(path, "rb"), reads it in
+64 KiB reads (64 KiB + 16 for the sealed side), and writes a new output file with open(path, "wb");
+the clock runs from before the files are opened until after they are closed (no fsync: age does
+not fsync either).
+
+Page cache and warm-up (the same for every measurement; the cache is never dropped, so these are
+warm-cache figures: CPU throughput plus the cost of write() into the page cache and, at 4 GiB, of
+the kernel's dirty-page writeback):
+
+* the input is written, fsync'ed and then read through once untimed, so every measurement reads it
+  from RAM (fincore's resident figure is printed);
+* warm-up, untimed: each of ceiling, tamga and age seals and opens once (each warm-up open is
+  compared byte for byte with the input). The sealed files of the warm-up are kept and are what the
+  timed opens read: the ceiling's for "ceiling decrypt", tamga's for "tamga open" and also for
+  "age CLI open" (a Tamga envelope is an age v1 file; same 64 KiB chunks), so a timed open never
+  starts just after its sealed file was flushed, and seals and opens start from the same state;
+* every timed run writes a fresh output file that is deleted right after it is timed (dropping its
+  dirty pages), then `sync` and a --settle pause (default 1 s) precede the next run untimed, so each
+  run starts with no dirty pages; at most input + 2 sealed + output (about 4x the size) exist;
+* at 4 GiB each run writes more than the kernel's dirty_background threshold (10% of RAM), so
+  writeback to the disk starts during every run; every measurement writes the same amount;
+* "CPU s" is the median user + sys time of the run (this process plus, for age, its child) and
+  "CPU MB/s" is size / that: the throughput the run would have alone on a core. Other processes
+  on the machine (load average and CPU pressure are printed) stretch wall time but not CPU time,
+  so each target is judged on both the wall and the CPU figures;
+* --rounds rounds, round-robin: each round runs ceiling, tamga and age (seal, then open), the order
+  rotated every round, so a slow spell of the machine or disk is shared; the median is the headline
+  and the targets are judged on it; the best run and every run's wall time are printed too.
+
+Peak RSS: each of tamga seal and open runs once more per size in a fresh `python -c` child process
+that reads its own /proc/self/status VmHWM at the end (VmRSS after the imports, before any work, is
+printed as the baseline). The "4 GiB - 1 GiB" line compares the largest size with the smallest.
+
+Everything is created in a temporary directory (by default under the repository's parent, i.e.
+the same disk; --dir to choose) and removed at the end, also on error or Ctrl-C.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from nacl import bindings  # noqa: E402
+
+import crypto  # noqa: E402
+
+CHUNK = 64 * 1024
+TAG = 16
+MB = 10**6
+AGE = shutil.which("age") or "/usr/bin/age"
+
+TARGET_RATIO = 0.70
+TARGET_RSS_MB = 64.0
+TARGET_RSS_GROWTH_MB = 4.0
+
+CHILD = r"""
+import sys, json
+from crypto import X25519Identity, open_stream, seal_stream
+
+def status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+mode, key_path, src_path, dst_path = sys.argv[1:5]
+with open(key_path) as f:
+    identity = X25519Identity.parse(f.read())
+baseline = status("VmRSS")
+with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
+    if mode == "seal":
+        seal_stream(src, dst, [identity.recipient])
+    else:
+        open_stream(src, dst, [identity])
+print(json.dumps({"baseline": baseline, "peak": status("VmHWM")}))
+"""
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def size_label(size: int) -> str:
+    for unit, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
+    return f"{size} B"
+
+
+def sync() -> None:
+    os.sync()
+
+
+def make_input(path: Path, size: int) -> float:
+    start = time.perf_counter()
+    block = 16 << 20
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(block, left)
+            f.write(os.urandom(n))
+            left -= n
+        f.flush()
+        os.fsync(f.fileno())
+    return time.perf_counter() - start
+
+
+def read_through(path: Path) -> None:
+    with open(path, "rb") as f:
+        while f.read(1 << 20):
+            pass
+
+
+def resident(path: Path) -> str:
+    fincore = shutil.which("fincore")
+    if not fincore:
+        return "unknown (no fincore)"
+    try:
+        out = subprocess.run(
+            [fincore, "-b", "-n", "-o", "RES", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        res = int(out[0])
+    except (subprocess.CalledProcessError, ValueError, IndexError):
+        return "unknown"
+    return f"{res / path.stat().st_size:.1%}"
+
+
+def files_equal(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x = fa.read(1 << 20)
+            if x != fb.read(1 << 20):
+                return False
+            if not x:
+                return True
+
+
+# --- the measured operations: (src, dst) -> None -------------------------------------------
+
+
+def make_ceiling() -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
+    key = os.urandom(32)
+    encrypt = bindings.crypto_aead_chacha20poly1305_ietf_encrypt
+    decrypt = bindings.crypto_aead_chacha20poly1305_ietf_decrypt
+
+    def seal(src: Path, dst: Path) -> None:
+        counter = 0
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            while chunk := fin.read(CHUNK):
+                fout.write(encrypt(chunk, None, counter.to_bytes(12, "big"), key))
+                counter += 1
+
+    def open_(src: Path, dst: Path) -> None:
+        counter = 0
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            while chunk := fin.read(CHUNK + TAG):
+                fout.write(decrypt(chunk, None, counter.to_bytes(12, "big"), key))
+                counter += 1
+
+    return seal, open_
+
+
+def make_tamga(
+    identity: crypto.X25519Identity,
+) -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
+    recipients = [identity.recipient]
+    identities = [identity]
+
+    def seal(src: Path, dst: Path) -> None:
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            crypto.seal_stream(fin, fout, recipients)
+
+    def open_(src: Path, dst: Path) -> None:
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            crypto.open_stream(fin, fout, identities)
+
+    return seal, open_
+
+
+def make_age(
+    recipient: str, key_file: Path
+) -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
+    def seal(src: Path, dst: Path) -> None:
+        subprocess.run([AGE, "-r", recipient, "-o", str(dst), str(src)], check=True)
+
+    def open_(src: Path, dst: Path) -> None:
+        subprocess.run([AGE, "-d", "-i", str(key_file), "-o", str(dst), str(src)], check=True)
+
+    return seal, open_
+
+
+def timed(op: Callable[[Path, Path], None], src: Path, dst: Path, settle: float) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + sys, this process and its children) of one run."""
+    sync()
+    time.sleep(settle)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    op(src, dst)
+    wall = time.perf_counter() - start
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime - a.ru_utime + b.ru_stime - a.ru_stime for a, b in ((r0, r1), (c0, c1)))
+    return wall, cpu
+
+
+def rss_child(mode: str, key_file: Path, src: Path, dst: Path) -> dict[str, int]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(key_file), str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=env,
+    ).stdout
+    result: dict[str, int] = json.loads(out)
+    return result
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    text = f"loadavg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+        text += f", CPU pressure {some[1]} {some[2]}"
+    except (OSError, IndexError):
+        pass
+    return text
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def bench_size(
+    size: int, rounds: int, settle: float, work: Path, identity: crypto.X25519Identity, key_file: Path
+) -> dict[str, dict[str, int]]:
+    label = size_label(size)
+    plain = work / "input.bin"
+    print(f"\n=== {label} ({size} bytes), {rounds} timed round(s), MB = 10^6 bytes ===", flush=True)
+    took = make_input(plain, size)
+    read_through(plain)
+    print(f"input: os.urandom, written + fsync in {took:.1f} s; resident in page cache: {resident(plain)}")
+    print(f"machine load before the runs: {load()}")
+
+    pairs = {
+        "ceiling": make_ceiling(),
+        "tamga": make_tamga(identity),
+        "age": make_age(str(identity.recipient), key_file),
+    }
+    times: dict[str, list[float]] = {f"{name} {step}": [] for name in pairs for step in ("seal", "open")}
+    cpus: dict[str, list[float]] = {key: [] for key in times}
+    scratch = work / "scratch.out"
+    # The files every timed open reads, made by the warm-up: age opens tamga's envelope (it is an
+    # age v1 file), so only two are kept and the warm-up also checks that age reads what we write.
+    sealed = {"ceiling": work / "ceiling.sealed", "tamga": work / "tamga.sealed"}
+    sealed["age"] = sealed["tamga"]
+
+    # Warm-up, untimed: each contestant seals and opens once.
+    roundtrip_ok = True
+    for name, (seal, _) in pairs.items():
+        seal(plain, sealed[name] if name != "age" else scratch)
+        if name == "age":
+            scratch.unlink()
+    sync()
+    for name, (_, open_) in pairs.items():
+        open_(sealed[name], scratch)
+        if not files_equal(plain, scratch):
+            roundtrip_ok = False
+        scratch.unlink()
+    print("  warm-up done", flush=True)
+
+    # Timed rounds, round-robin, the contestants' order rotated every round.
+    names_ = list(pairs)
+    for r in range(rounds):
+        for name in names_[r % 3 :] + names_[: r % 3]:
+            seal, open_ = pairs[name]
+            for step, op, src in (("seal", seal, plain), ("open", open_, sealed[name])):
+                wall, cpu = timed(op, src, scratch, settle)
+                times[f"{name} {step}"].append(wall)
+                cpus[f"{name} {step}"].append(cpu)
+                if step == "open" and scratch.stat().st_size != size:
+                    roundtrip_ok = False
+                scratch.unlink()
+        print(f"  round {r + 1}/{rounds} done", flush=True)
+    sealed["ceiling"].unlink()
+    sealed["tamga"].unlink()
+
+    rate = {key: size / statistics.median(v) / MB for key, v in times.items()}
+    best = {key: size / min(v) / MB for key, v in times.items()}
+    cpu_rate = {key: size / statistics.median(v) / MB for key, v in cpus.items()}
+    names = {
+        "ceiling seal": "ceiling encrypt (raw PyNaCl)",
+        "ceiling open": "ceiling decrypt (raw PyNaCl)",
+        "tamga seal": "tamga seal_stream",
+        "tamga open": "tamga open_stream",
+        "age seal": "age CLI seal",
+        "age open": "age CLI open",
+    }
+    print(f"machine load after the runs: {load()}")
+    print(f"{'':30}{'wall MB/s':>10}{'best':>8}{'CPU s':>7}{'CPU MB/s':>10}   wall s of each run")
+    print(f"{'':30}{'(median)':>10}{'wall':>8}{'(med.)':>7}{'':>10}")
+    for key, title in names.items():
+        runs = " ".join(f"{t:.2f}" for t in times[key])
+        cpu = statistics.median(cpus[key])
+        print(f"{title:30}{rate[key]:10.1f}{best[key]:8.1f}{cpu:7.2f}{cpu_rate[key]:10.1f}   {runs}")
+
+    def pct(key: str, of: str) -> tuple[float, float]:
+        return rate[key] / rate[of], cpu_rate[key] / cpu_rate[of]
+
+    seal_w, seal_c = pct("tamga seal", "ceiling seal")
+    open_w, open_c = pct("tamga open", "ceiling seal")
+    open_dw, open_dc = pct("tamga open", "ceiling open")
+    print(f"tamga seal = {seal_w:.1%} of the ceiling (encrypt) by wall, {seal_c:.1%} by CPU")
+    print(
+        f"tamga open = {open_w:.1%} of the ceiling (encrypt) by wall, {open_c:.1%} by CPU; "
+        f"of the decrypt ceiling: {open_dw:.1%} by wall, {open_dc:.1%} by CPU"
+    )
+    verdict = "ok" if roundtrip_ok else "MISMATCH"
+    print(f"round trip (bytes of each warm-up open, incl. age opening tamga's envelope; sizes): {verdict}")
+    print("targets (wall = median wall MB/s; CPU = MB per CPU second):")
+    for step, w, c in (("seal", seal_w, seal_c), ("open", open_w, open_c)):
+        print(
+            f"  {step} >= 70% of ceiling: wall {w:.1%} -> {met(w >= TARGET_RATIO)}; "
+            f"CPU {c:.1%} -> {met(c >= TARGET_RATIO)}"
+        )
+    for step in ("seal", "open"):
+        ours, theirs = f"tamga {step}", f"age {step}"
+        print(
+            f"  {step} faster than age CLI: wall {rate[ours]:.1f} vs {rate[theirs]:.1f} MB/s -> "
+            f"{met(rate[ours] > rate[theirs])}; CPU {cpu_rate[ours]:.1f} vs {cpu_rate[theirs]:.1f} -> "
+            f"{met(cpu_rate[ours] > cpu_rate[theirs])}"
+        )
+
+    # Peak RSS, each in a fresh child process.
+    rss_sealed = work / "rss.sealed"
+    rss_opened = work / "rss.opened"
+    rss = {"seal": rss_child("seal", key_file, plain, rss_sealed)}
+    sync()
+    rss["open"] = rss_child("open", key_file, rss_sealed, rss_opened)
+    rss_sealed.unlink()
+    rss_opened.unlink()
+    plain.unlink()
+    sync()
+    for mode, r_ in rss.items():
+        peak = r_["peak"] / MB
+        print(
+            f"peak RSS tamga {mode} ({label}): {peak:.1f} MB (baseline after imports "
+            f"{r_['baseline'] / MB:.1f} MB) -> < 64 MB: {met(peak < TARGET_RSS_MB)}"
+        )
+    return rss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--sizes", default="1G,4G", help="comma-separated sizes, e.g. 1G,4G or 64M")
+    parser.add_argument("--dir", type=Path, default=None, help="parent of the temp dir (same disk)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each measurement")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds to wait after sync, per run")
+    parser.add_argument("--quick", action="store_true", help="smoke run: --sizes 64M")
+    args = parser.parse_args()
+    sizes = [parse_size(s) for s in ("64M" if args.quick else args.sizes).split(",") if s.strip()]
+    parent = args.dir if args.dir is not None else REPO.parent
+
+    need = 4 * max(sizes) + (256 << 20)
+    free = shutil.disk_usage(parent).free
+    if free < need:
+        print(f"not enough space in {parent}: {free / MB:.0f} MB free, {need / MB:.0f} MB needed")
+        return 2
+
+    age_version = subprocess.run([AGE, "--version"], capture_output=True, text=True).stdout.strip()
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print("Tamga seal/open benchmark")
+    print(
+        f"python {sys.version.split()[0]}, PyNaCl {__import__('nacl').__version__}, age {age_version}, "
+        f"CPU {cpu} x{os.cpu_count()}"
+    )
+    labels = ", ".join(size_label(s) for s in sizes)
+    print(f"chunk 64 KiB, rounds {args.rounds}, settle {args.settle} s, sizes {labels}")
+
+    work = Path(tempfile.mkdtemp(prefix="tamga-bench-", dir=parent))
+    print(f"temp dir: {work}")
+    try:
+        identity = crypto.X25519Identity.generate()
+        key_file = work / "key.txt"
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(identity.to_text() + "\n")
+        peaks = {size: bench_size(size, args.rounds, args.settle, work, identity, key_file) for size in sizes}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        print(f"\n=== peak RSS growth, {size_label(large)} - {size_label(small)} ===")
+        for mode in ("seal", "open"):
+            a = peaks[small][mode]["peak"] / MB
+            b = peaks[large][mode]["peak"] / MB
+            print(
+                f"tamga {mode}: {a:.1f} -> {b:.1f} MB, difference {b - a:+.2f} MB"
+                f" -> within 4 MB: {met(abs(b - a) <= TARGET_RSS_GROWTH_MB)}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
