@@ -18,6 +18,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import CryptoError
+from crypto.files import atomic_new_file
 from crypto.signing import VerifyKey, fingerprint
 from review import catalogue, custody, importer, items, outbox, report, taxonomy
 from review.errors import ReviewError
@@ -441,9 +442,8 @@ def report_command(
             db.commit()
             click.echo(document, nl=False)
             return
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as target:
-            target.write(document)
+        with atomic_new_file(out) as target:
+            target.write(document.encode("utf-8"))
         db.commit()
     click.echo(f"Wrote {out} (sha256 {digest})", err=True)
 

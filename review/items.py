@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import open_chunks
+from crypto.files import atomic_new_file
 from review import custody
 from review.errors import ItemNotFound, ReviewError
 from review.models import Item
@@ -111,19 +112,11 @@ def extract(station: Station, db: Session, keys: Keys, item: Item, out: Path, ac
         raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
     if os.path.lexists(out):
         raise ReviewError(f"{out} already exists: refusing to overwrite it")
-    part = out.with_name(f".{out.name}.part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     size = 0
-    try:
-        with os.fdopen(fd, "wb") as dst, Vault(station.vault_dir).open(item.envelope_sha256) as src:
-            for chunk in open_chunks(src, [keys.identity]):
-                dst.write(chunk)
-                size += len(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.link(part, out)
-    finally:
-        part.unlink(missing_ok=True)
+    with atomic_new_file(out) as dst, Vault(station.vault_dir).open(item.envelope_sha256) as src:
+        for chunk in open_chunks(src, [keys.identity]):
+            dst.write(chunk)
+            size += len(chunk)
     custody.record(
         db,
         keys.signing,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crypto import X25519Recipient, seal_bytes
 from crypto.bundle import FORMAT, encode_manifest, write_bundle
+from crypto.files import atomic_new_file, write_private
 from crypto.signing import VerifyKey
 from review import custody
 from review.errors import ReviewError
@@ -48,11 +49,7 @@ def reply(station: Station, db: Session, keys: Keys, item: Item, text: str, acto
     directory = station.root / OUTBOX_DIR
     directory.mkdir(mode=0o700, exist_ok=True)
     path = _outbox_path(station, digest)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(sealed)
-        out.flush()
-        os.fsync(out.fileno())
+    write_private(path, sealed)
     row = OutboxReply(
         item_id=item.id,
         source_id=item.source_id,
@@ -141,16 +138,13 @@ def export_outbox(
         ],
     }
     manifest = encode_manifest(document, keys.signing, CONTEXT, [])
-    part = out.with_name(f".{out.name}.part")
+    written = False
     try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as dst:
+        with atomic_new_file(out) as dst:
             write_bundle(
                 dst, manifest, ((f"{r.sha256}.age", _outbox_path(station, r.sha256)) for r in replies)
             )
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.link(part, out)
+        written = True
         if replies:
             db.execute(
                 update(OutboxReply)
@@ -164,7 +158,7 @@ def export_outbox(
         db.commit()
     except BaseException:
         db.rollback()
+        if written:  # an outbox the catalogue does not record must not travel
+            out.unlink(missing_ok=True)
         raise
-    finally:
-        part.unlink(missing_ok=True)
     return len(replies), len(acks)

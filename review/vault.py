@@ -15,20 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from crypto.files import create_private, fsync_directory
+
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 STAGING = ".staging"
 
 
 class Readable(Protocol):
     def read(self, size: int = ...) -> bytes: ...
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Vault:
@@ -68,8 +62,7 @@ class Staging:
         return self.directory / f"{digest}.age"
 
     def write(self, digest: str, src: Readable, size_hint: int = 1 << 20) -> None:
-        fd = os.open(self.path(digest), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
+        with create_private(self.path(digest)) as out:
             while block := src.read(1 << 20):
                 out.write(block)
             out.flush()
@@ -90,7 +83,7 @@ class Staging:
             os.replace(self.path(digest), target)
             touched.add(target.parent)
         for directory in touched | {self.vault.root}:
-            _fsync_dir(directory)
+            fsync_directory(directory)
         self.discard()
 
     def discard(self) -> None:
@@ -105,8 +98,7 @@ def private_copy() -> Iterator[tuple[BinaryIO, Path]]:
     directory = Path(tempfile.mkdtemp(prefix="tamga-"))
     path = directory / "evidence"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as copy:
+        with create_private(path) as copy:
             yield copy, path
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crypto import X25519Recipient
 from crypto.codename import SALT_SIZE
+from crypto.files import write_private
 from crypto.signing import SigningKey
 from submission.settings import (
     CODENAME_SALT_FILE,
@@ -26,14 +27,6 @@ def check_onion_address(address: str) -> str:
     if not _ONION.fullmatch(address):
         raise SettingsError(f"{address!r} is not a v3 onion address (56 characters + .onion)")
     return address
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
 
 
 def create_data_dir(
@@ -65,10 +58,10 @@ def create_data_dir(
         config["demo_recipients"] = [str(r) for r in recipients]
     if database_url:
         config["database_url"] = database_url
-    _write_private(root / CONFIG_FILE, json.dumps(config, indent=2).encode() + b"\n")
-    _write_private(root / SECRET_KEY_FILE, os.urandom(64))
-    _write_private(root / CODENAME_SALT_FILE, os.urandom(SALT_SIZE))
+    write_private(root / CONFIG_FILE, json.dumps(config, indent=2).encode() + b"\n")
+    write_private(root / SECRET_KEY_FILE, os.urandom(64))
+    write_private(root / CODENAME_SALT_FILE, os.urandom(SALT_SIZE))
     signing_key = SigningKey.generate()
     text = f"# Tamga intake server signing key\n{signing_key.to_text()}\n"
-    _write_private(root / SIGNING_KEY_FILE, text.encode())
+    write_private(root / SIGNING_KEY_FILE, text.encode())
     return signing_key

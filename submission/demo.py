@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from crypto import X25519Identity
+from crypto.files import write_private
 from crypto.keyfile import read_identity_file, write_identity_file
 from submission.datadir import create_data_dir
 
@@ -31,9 +32,7 @@ def prepare() -> str:
     passphrase = "-".join(secrets.token_hex(3) for _ in range(4))
     identity = X25519Identity.generate()
     write_identity_file(str(KEY_FILE), identity, passphrase)
-    fd = os.open(PASSPHRASE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(passphrase + "\n")
+    write_private(PASSPHRASE_FILE, passphrase.encode() + b"\n")
     create_data_dir(DATA_DIR, [identity.recipient], demo=True)
     return passphrase
 

@@ -6,7 +6,6 @@ number, never reuse one for different content.
 """
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crypto.bundle import FORMAT, encode_manifest, sealed_manifest_size, tar_size, write_bundle
+from crypto.files import atomic_new_file
 from crypto.signing import SigningKey, canonical_json
 from submission.models import Counter, Envelope, Submission, today
 from submission.settings import Settings
@@ -151,17 +151,8 @@ def export(
         manifest = encode_manifest(
             _document(settings, key, sequence, group), key, CONTEXT, list(settings.recipients)
         )
-        part = path.with_name(path.name + ".part")
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb", buffering=1 << 20) as dst:
-                write_bundle(dst, manifest, ((e.fields["sha256"] + ".age", e.path) for e in group))
-                dst.flush()
-                os.fsync(dst.fileno())
-            os.link(part, path)
-        finally:
-            part.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        with atomic_new_file(path) as dst:
+            write_bundle(dst, manifest, ((e.fields["sha256"] + ".age", e.path) for e in group))
         for entry in group:
             db.execute(
                 update(Envelope)
@@ -171,11 +162,3 @@ def export(
         db.commit()
         written.append((path, len(group)))
     return written
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

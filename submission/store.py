@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 from typing import BinaryIO
 
+from crypto.files import create_private, fsync_directory
+
 PART_SUFFIX = ".part"
 SEALED_SUFFIX = ".age"
 # Two sealed chunks: enough for few large writes, small enough that 48 uploads per worker stay cheap.
@@ -28,10 +30,9 @@ class PendingEnvelope:
         self.name = secrets.token_hex(16) + SEALED_SUFFIX
         self._final = directory / self.name
         self._part = directory / (self.name + PART_SUFFIX)
-        fd = os.open(self._part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.file: BinaryIO = create_private(self._part, buffering=SEALED_WRITE_BUFFER)
         # The lock tells a cleaner in another process that this part is alive.
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=SEALED_WRITE_BUFFER)
+        fcntl.flock(self.file.fileno(), fcntl.LOCK_EX)
 
     def sync(self) -> None:
         self.file.flush()
@@ -78,11 +79,7 @@ class EnvelopeStore:
             raise DiskFullError()
 
     def fsync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_directory(self.directory)
 
     def shred(self, storage_name: str) -> None:
         """Overwrite an envelope with zeros, fsync, then unlink it.
