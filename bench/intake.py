@@ -17,9 +17,9 @@ temporary directory under /tmp (the same disk as the repository; --dir to choose
     committed by then). MB/s = file bytes / seconds.
 (b) bare: the same gunicorn settings (`-c python:submission.gunicorn_settings`, same workers and
     threads) serving `bare_app` below: werkzeug's get_input_stream + MultipartDecoder read in the
-    same 256 KiB steps as submission/receiver.py, file data written unsealed to a file in the same
-    directory tree through the same 1 MiB-buffered writer, fsynced and renamed. No Flask, session,
-    CSRF, database or sealing. Same body, same client.
+    same steps as submission/receiver.py (READ_SIZE), file data written unsealed to a file in the
+    same directory tree through the same buffered writer (SEALED_WRITE_BUFFER), fsynced and
+    renamed. No Flask, session, CSRF, database or sealing. Same body, same client.
     (a) and (b) alternate for --rounds rounds, with `sync` (untimed) before each run; the median is
     the headline. Worker CPU: utime + stime of the workers (/proc/PID/stat) over each run; on a
     machine shared with other work, MB per worker CPU-second is the comparison that does not depend
@@ -65,10 +65,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from submission.receiver import READ_SIZE  # noqa: E402 (the bare endpoint reads like the intake)
+from submission.store import SEALED_WRITE_BUFFER  # noqa: E402 (and writes through the same buffer)
+
 MB = 10**6
 MiB = 1 << 20
 GiB = 1 << 30
-READ_SIZE = 256 * 1024  # as submission/receiver.py
 HOST = "127.0.0.1"
 
 TARGET_RATIO = 0.80
@@ -103,7 +105,7 @@ def bare_app(environ: dict, start_response: Callable) -> list[bytes]:  # type: i
                 name = secrets.token_hex(16)
                 final, part = directory / name, directory / (name + ".part")
                 fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                out = os.fdopen(fd, "wb", buffering=1 << 20)
+                out = os.fdopen(fd, "wb", buffering=SEALED_WRITE_BUFFER)
             elif isinstance(event, Data) and out is not None:
                 out.write(event.data)
                 if not event.more_data:
@@ -557,7 +559,7 @@ def run(args: argparse.Namespace) -> None:
             child.start()
             try:
                 ready.wait(60)
-                deadline = time.monotonic() + 20  # the server reads 256 KiB before it sees the file part
+                deadline = time.monotonic() + 20  # the server reads a little before it sees the file part
                 while time.monotonic() < deadline and parts(intake.store_dir) < 2 * args.slow:
                     time.sleep(0.2)
                 in_flight_before = parts(intake.store_dir) // 2

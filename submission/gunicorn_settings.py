@@ -7,15 +7,13 @@ uploads below the thread count so pages stay served. No buffering proxy in front
 spool bodies to disk in plaintext.
 """
 
-import ctypes
-import ctypes.util
 import os
 
-_M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
-
 worker_class = "gthread"
-workers = int(os.environ.get("TAMGA_WORKERS", "2"))
-threads = int(os.environ.get("TAMGA_THREADS", "64"))
+# Each upload being sealed costs a worker about 1 MB, so uploads are spread over four workers of
+# 32 threads, each taking at most 24 uploads (config.json limits): under 100 MB per worker.
+workers = int(os.environ.get("TAMGA_WORKERS", "4"))
+threads = int(os.environ.get("TAMGA_THREADS", "32"))
 timeout = 60  # heartbeat only; long uploads are bounded by the app's idle timeout instead
 graceful_timeout = 30
 keepalive = 5
@@ -31,21 +29,6 @@ proxy_allow_ips = ""
 # The heartbeat file lives in RAM: no disk write per beat.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 wsgi_app = "wsgi:app"
-
-
-def post_fork(server: object, worker: object) -> None:
-    """Keep each worker's memory flat however many uploads it seals at once.
-
-    Every upload allocates and frees 64 KiB chunks in its own thread. glibc raises its mmap
-    threshold after the first such free and then serves them from per-thread heaps that keep
-    the memory: 48 uploads held ~140 MB. A fixed threshold of 64 KiB returns each chunk to the
-    system when freed (~85 MB for 48 uploads, bench/intake.py).
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 64 * 1024)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
 
 
 def on_starting(server: object) -> None:

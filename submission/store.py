@@ -15,8 +15,9 @@ from crypto.files import create_private, fsync_directory
 
 PART_SUFFIX = ".part"
 SEALED_SUFFIX = ".age"
-# Two sealed chunks: enough for few large writes, small enough that 48 uploads per worker stay cheap.
-SEALED_WRITE_BUFFER = 2 * 65552
+# Unbuffered: the sealer writes whole 64 KiB chunks, so a buffer would only cost every upload
+# memory and a copy.
+SEALED_WRITE_BUFFER = 0
 
 
 class DiskFullError(Exception):
