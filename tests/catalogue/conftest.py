@@ -3,98 +3,58 @@ to it (Flask's test client, `tamga-intake export`), and one session-wide import 
 hostile files that most tests read (copies are made for tests that change the catalogue).
 
 Unlocking a station costs two scrypt (2^18) derivations. `Station.unlock` is wrapped for the
-session by a cache keyed on the key files and the passphrase typed: the first unlock of each key
-set is real, later ones reuse the keys. The probe, the import and everything else stay real.
+session by tests/support/station.py's cache, keyed on the key files and the passphrase typed: the
+first unlock of each key set is real, later ones reuse the keys. The probe, the import and
+everything else stay real.
 """
 
-import gc
 import hashlib
-import io
 import json
 import os
 import re
-import shutil
-import sqlite3
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 
-from crypto.x25519 import X25519Recipient
 from review import media
-from review.cli import cli as review_cli
-from review.station import IDENTITY_FILE, PUBLIC_FILE, SIGNING_FILE, Keys
-from review.station import Station as ReviewStation
 from submission.app import create_app
 from submission.cli import cli as intake_cli
 from submission.datadir import create_data_dir
 from submission.settings import load_settings, load_signing_key
 from tests.catalogue import samples
-from tests.intake.conftest import new_source, submit_token
+from tests.intake.conftest import new_source
+from tests.support import station as support
+from tests.support.intake import exported, submit_form
+from tests.support.station import CliStation, assert_ok, invoke, unlock_cache
 
 PASSPHRASE = "catalogue test passphrase"
 ACTOR = "catalogue-tester"
 
-# --- the CLIs -------------------------------------------------------------------------------------
-
-
-def invoke(
-    command: click.Command,
-    args: Sequence[Any],
-    env: dict[str, str | None] | None = None,
-    stdin: str | None = None,
-) -> Result:
-    return CliRunner().invoke(command, [str(a) for a in args], env=env, input=stdin, catch_exceptions=True)
-
-
-def assert_ok(result: Result) -> Result:
-    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output} {result.exception!r}"
-    return result
-
 
 def assert_refused(result: Result, *needles: str) -> str:
-    """Exit 1, one line on stderr starting with `Error: `, and no traceback; return the line."""
-    assert result.exit_code == 1, f"expected a refusal, got {result.exit_code}: {result.output}"
-    assert isinstance(result.exception, SystemExit), f"crashed instead of refusing: {result.exception!r}"
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, f"a refusal is one line: {result.stderr!r}"
-    assert lines[0].startswith("Error: "), lines[0]
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
-    return lines[0]
+    """Exit 1, one line on stderr starting with `Error: `, and no traceback; return the line.
+
+    Unlike the other suites' refusals, the needles must match in case too."""
+    return support.assert_refused(result, *needles, ignore_case=False)
 
 
 # --- the station ----------------------------------------------------------------------------------
 
 
-class Station:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def run(self, *args: Any, stdin: str | None = None, passphrase: str | None = PASSPHRASE) -> Result:
-        env = {"TAMGA_PASSPHRASE": passphrase, "TAMGA_ACTOR": ACTOR, "TAMGA_STATION": None}
-        return invoke(review_cli, ["--station", self.root, *args], env, stdin)
-
-    def ok(self, *args: Any, stdin: str | None = None) -> Result:
-        return assert_ok(self.run(*args, stdin=stdin))
+class Station(CliStation):
+    PASSPHRASE = PASSPHRASE
+    ACTOR = ACTOR
 
     def refused(self, *args: Any, needles: Sequence[str] = ()) -> str:
         return assert_refused(self.run(*args), *needles)
-
-    @property
-    def recipient(self) -> X25519Recipient:
-        return X25519Recipient.parse(json.loads((self.root / PUBLIC_FILE).read_text())["recipient"])
-
-    def items(self, *filters: Any) -> list[dict[str, Any]]:
-        return list(json.loads(self.ok("list", "--json", *filters).stdout))
 
     def ids(self, *filters: Any) -> list[int]:
         return [row["id"] for row in self.items(*filters)]
@@ -115,7 +75,7 @@ class Station:
 
     def events(self, obj: str | None = None) -> list[dict[str, Any]]:
         """Custody event bodies straight from the catalogue (optionally for one object)."""
-        con = sqlite3.connect(self.root / "catalogue.sqlite")
+        con = self.db()
         try:
             rows = con.execute("SELECT record FROM custody_events ORDER BY seq").fetchall()
         finally:
@@ -123,50 +83,17 @@ class Station:
         bodies = [json.loads(record)["document"] for (record,) in rows]
         return [b for b in bodies if obj is None or b["object"] == obj]
 
-    def checkpoint(self) -> None:
-        gc.collect()  # engines of earlier in-process commands release their connections
-        con = sqlite3.connect(self.root / "catalogue.sqlite")
-        try:
-            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            assert busy == 0
-        finally:
-            con.close()
-
-    def copy_to(self, dest: Path) -> "Station":
-        self.checkpoint()
-        shutil.copytree(self.root, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
-        return Station(dest)
-
-
-_KEYS: dict[str, Keys] = {}
-_real_unlock = ReviewStation.unlock
-
-
-def _cached_unlock(self: ReviewStation, passphrase: Callable[[], str]) -> Keys:
-    secret = passphrase()
-    token = hashlib.sha256()
-    for name in (PUBLIC_FILE, IDENTITY_FILE, SIGNING_FILE):
-        token.update((self.root / name).read_bytes())
-    token.update(secret.encode())
-    digest = token.hexdigest()
-    if digest not in _KEYS:
-        _KEYS[digest] = _real_unlock(self, lambda: secret)
-    return _KEYS[digest]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def catalogue_fast_unlock() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ReviewStation, "unlock", _cached_unlock)
+    # This suite's cache never read station.json before asking for the passphrase: kept so.
+    with unlock_cache(check_station=False):
         yield
 
 
 @pytest.fixture(scope="session")
 def catalogue_station_template(tmp_path_factory: pytest.TempPathFactory) -> Station:
-    station = Station(tmp_path_factory.mktemp("catalogue-template") / "station")
-    station.ok("init")
-    station.checkpoint()
-    return station
+    return Station.create(tmp_path_factory.mktemp("catalogue-template") / "station")
 
 
 @pytest.fixture
@@ -203,23 +130,12 @@ class Intake:
         new_source(self.client)
 
     def submit(self, message: str = "", files: Sequence[Upload] = ()) -> None:
-        response = self.client.post(
-            "/submit",
-            data={
-                "csrf_token": submit_token(self.client),
-                "message": message,
-                "files": [(io.BytesIO(u.content), u.name, u.declared_type) for u in files],
-            },
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        submit_form(self.client, message, [(u.content, u.name, u.declared_type) for u in files])
 
     def export(self, out: Path) -> Path:
         result = assert_ok(invoke(intake_cli, ["export", "--data-dir", self.root, "--out", out]))
-        (line,) = result.stdout.splitlines()
-        match = re.fullmatch(r"(.+): \d+ envelope\(s\)", line)
-        assert match, line
-        return Path(match.group(1))
+        ((bundle, _),) = exported(result)
+        return bundle
 
     def close(self) -> None:
         self._app.extensions["tamga.engine"].dispose()

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from review.cli import cli as review_cli
-from tests.catalogue.conftest import ACTOR, Evidence, assert_ok, assert_refused, invoke
+from tests.catalogue.conftest import ACTOR, Evidence, assert_refused
+from tests.support.station import assert_ok, invoke
 
 # The list, as stable codes: codes never change meaning once used, so they are pinned here.
 REQUIRED = {

@@ -12,39 +12,22 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from submission.codenames import WORDS_PER_CODENAME, word_list
-from tests.i18n.conftest import ROOT, TRANSLATED
+from tests.i18n.conftest import TRANSLATED
 from tests.i18n.helpers import collapse, english_left, t
 from tests.intake.live import LiveIntake, running_intake
+from tests.support.browser import ARTIFACTS, Browsers, assert_javascript_is_off
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = ROOT / "test-artifacts"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-    "--window-size=1200,1400",
-    "--blink-settings=scriptEnabled=false",
-)
 MESSAGE = {
     "ru": "Участок №1142: вброс бюллетеней в 14:20, снято у задней двери.",
     "kk": "№1142 учаске: сағат 14:20-да бюллетеньдер салынды, артқы есіктен түсірілді.",
@@ -61,37 +44,9 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIntake]:
 @pytest.fixture
 def new_browser(tmp_path: Path) -> Iterator[Callable[[str], WebDriver]]:
     """Headless Chromiums asking for one language, each with a fresh profile and no JavaScript."""
-    drivers: list[WebDriver] = []
-
-    def start(lang: str) -> WebDriver:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={tmp_path / f'profile-{len(drivers)}'}")
-        options.add_argument(f"--lang={lang}")
-        options.add_experimental_option(
-            "prefs",
-            {"profile.managed_default_content_settings.javascript": 2, "intl.accept_languages": lang},
-        )
-        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        drivers.append(driver)
-        driver.set_page_load_timeout(60)
-        return driver
-
-    yield start
-    for driver in drivers:
-        driver.quit()
-
-
-def assert_javascript_is_off(driver: WebDriver) -> None:
-    page = (
-        "<!doctype html><title>static</title>"
-        "<script>document.title = 'scripted'</script><noscript><p id='noscript'>no script</p></noscript>"
-    )
-    driver.get("data:text/html;charset=utf-8," + quote(page))
-    assert driver.title == "static"
-    assert driver.find_element(By.ID, "noscript").is_displayed()
+    browsers = Browsers(tmp_path)
+    yield lambda lang: browsers.start(lang, accept_languages=lang)
+    browsers.quit_all()
 
 
 def wait_for(driver: WebDriver, path: str, css: str, timeout: float = 30) -> None:
@@ -201,8 +156,8 @@ def test_the_whole_journey_in_the_browsers_language(
 
     # What the reviewers will open: the message and both files, unchanged.
     opened = [intake.opened_submission(str(row[0])) for row in intake.query("SELECT id FROM submissions")]
-    (mine,) = [o for o in opened if o["message"] == MESSAGE[lang]]
-    assert sorted(mine["files"]) == sorted(  # type: ignore[call-overload]
+    (mine,) = [o for o in opened if o.message == MESSAGE[lang]]
+    assert sorted(mine.files) == sorted(
         [
             ("photo.jpg", "image/jpeg", photo.read_bytes()),
             (FILE_NAME[lang], "video/mp4", video.read_bytes()),

@@ -1,13 +1,15 @@
 """Fixtures: a fresh data directory and app per test, with a real reviewer identity to open envelopes."""
 
+import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from crypto import X25519Identity
 from submission.app import create_app
@@ -15,6 +17,7 @@ from submission.datadir import create_data_dir
 from submission.settings import Settings, load_settings
 
 ONION = "a" * 56 + ".onion"
+FileSpec = tuple[bytes, str, str]  # content, file name, declared type
 
 
 @pytest.fixture
@@ -64,7 +67,7 @@ def new_source(client: FlaskClient) -> str:
     token = csrf_token(client.get("/").get_data(as_text=True))
     page = client.post("/codename", data={"csrf_token": token}).get_data(as_text=True)
     match = re.search(r'id="codename"[^>]*>([^<]+)<', page)
-    assert match
+    assert match, page[:500]
     return match.group(1).strip()
 
 
@@ -72,8 +75,32 @@ def submit_token(client: FlaskClient) -> str:
     return csrf_token(client.get("/submit").get_data(as_text=True))
 
 
+def post_submission(
+    client: FlaskClient, token: str, message: str = "", files: Sequence[FileSpec] = ()
+) -> TestResponse:
+    """POST the submit form the way a browser does: token first, then message, then files."""
+    return client.post(
+        "/submit",
+        data={
+            "csrf_token": token,
+            "message": message,
+            "files": [(io.BytesIO(content), name, kind) for content, name, kind in files],
+        },
+        content_type="multipart/form-data",
+    )
+
+
 def stored_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in (data_dir / "store").iterdir())
 
 
-__all__ = ["ONION", "csrf_token", "new_source", "os", "stored_files", "submit_token"]
+__all__ = [
+    "ONION",
+    "FileSpec",
+    "csrf_token",
+    "new_source",
+    "os",
+    "post_submission",
+    "stored_files",
+    "submit_token",
+]

@@ -16,38 +16,15 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.intake.live import LiveIntake, running_intake
+from tests.support.browser import ARTIFACTS, Browsers, assert_javascript_is_off, main_text, wait_for_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-    "--window-size=1200,1400",
-    "--blink-settings=scriptEnabled=false",
-    "--lang=en-US",
-)
-PREFS = {"profile.managed_default_content_settings.javascript": 2, "intl.accept_languages": "en-US,en"}
 MESSAGE = "Сайлау учаскесі №1142: карусель дауыс беру, 14:20.\nBallot stuffing filmed at the back door."
 
 
@@ -57,79 +34,12 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIntake]:
         yield server
 
 
-class Browsers:
-    """Headless Chromiums, each with a fresh profile and JavaScript disabled."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.running: list[WebDriver] = []
-        self.started = 0
-
-    def start(self) -> WebDriver:
-        self.started += 1
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={self.directory / f'profile-{self.started}'}")
-        options.add_experimental_option("prefs", PREFS)
-        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        self.running.append(driver)
-        driver.set_page_load_timeout(60)
-        return driver
-
-    def quit(self, driver: WebDriver) -> None:
-        self.running.remove(driver)
-        driver.quit()
-
-    def quit_all(self) -> None:
-        while self.running:
-            self.quit(self.running[-1])
-
-
 @pytest.fixture
 def browsers(tmp_path: Path) -> Iterator[Browsers]:
+    """Headless Chromiums, each with a fresh profile and JavaScript disabled; all quit afterwards."""
     started = Browsers(tmp_path)
     yield started
     started.quit_all()
-
-
-def assert_javascript_is_off(driver: WebDriver) -> None:
-    """A page whose script would rename it, and whose <noscript> shows only without JavaScript."""
-    page = (
-        "<!doctype html><title>static</title>"
-        "<script>document.title = 'scripted'; document.write('<p id=ran>ran</p>')</script>"
-        "<noscript><p id='noscript'>no script</p></noscript>"
-    )
-    driver.get("data:text/html;charset=utf-8," + quote(page))
-    assert driver.title == "static"
-    assert driver.find_element(By.ID, "noscript").is_displayed()
-    assert driver.find_elements(By.ID, "ran") == []
-
-
-def main_text(driver: WebDriver) -> str:
-    return str(driver.find_element(By.TAG_NAME, "main").text)
-
-
-def wait_for_page(driver: WebDriver, paths: str | tuple[str, ...], css: str, timeout: float = 30) -> None:
-    """Wait until the browser shows one of `paths` with an element matching `css` (no script needed)."""
-    paths = (paths,) if isinstance(paths, str) else paths
-
-    def arrived(d: WebDriver) -> bool:
-        here = d.current_url in {intake_url(d, path) for path in paths}
-        return here and bool(d.find_elements(By.CSS_SELECTOR, css))
-
-    try:
-        WebDriverWait(driver, timeout).until(arrived)
-    except TimeoutException:
-        raise AssertionError(
-            f"waited for {paths} ({css}); at {driver.current_url}: {main_text(driver)!r}"
-        ) from None
-
-
-def intake_url(driver: WebDriver, path: str) -> str:
-    origin = driver.current_url.split("/", 3)[:3]
-    return "/".join(origin) + path
 
 
 def fake_jpeg(marker: bytes) -> bytes:

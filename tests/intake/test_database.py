@@ -14,8 +14,8 @@ from sqlalchemy import DateTime, Time, create_engine, select
 from crypto import X25519Identity
 from submission.models import Base, Envelope, Source, Submission, WebSession
 from submission.settings import DATABASE_FILE
-from tests.intake.conftest import new_source, stored_files, submit_token
-from tests.intake.test_journey import count, post_submission, run_journey, utc_today
+from tests.intake.conftest import new_source, post_submission, stored_files, submit_token
+from tests.intake.test_journey import count, run_journey, utc_today
 
 URL_VARIABLE = "TAMGA_TEST_DATABASE_URL"
 

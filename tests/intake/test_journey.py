@@ -2,11 +2,9 @@
 
 import dataclasses
 import datetime
-import io
 import json
 import re
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Flask
@@ -21,7 +19,7 @@ from submission.codenames import new_codename, word_list
 from submission.models import Envelope, Source, Submission, WebSession
 from submission.sessions import COOKIE_NAME
 from submission.settings import Settings
-from tests.intake.conftest import csrf_token, new_source, stored_files, submit_token
+from tests.intake.conftest import csrf_token, new_source, post_submission, stored_files, submit_token
 
 NOT_RECOGNISED = "That codename is not recognised. Check the words and try again."
 SESSION_ENDED = "Your session has ended. Please log in again with your codename."
@@ -34,21 +32,6 @@ FILES: list[tuple[bytes, str, str]] = [
 
 def utc_today() -> datetime.date:
     return datetime.datetime.now(datetime.UTC).date()
-
-
-def post_submission(
-    client: FlaskClient, token: str, message: str = "", files: Sequence[tuple[bytes, str, str]] = ()
-) -> object:
-    """POST the submit form the way a browser does: token first, then message, then files."""
-    return client.post(
-        "/submit",
-        data={
-            "csrf_token": token,
-            "message": message,
-            "files": [(io.BytesIO(content), name, kind) for content, name, kind in files],
-        },
-        content_type="multipart/form-data",
-    )
 
 
 def count(app: Flask, model: type) -> int:

@@ -5,69 +5,38 @@ is `tamga-intake` plus its Flask app through the test client, each source with i
 own cookies). Station directories are copies of one made per session by `tamga-review init`.
 
 Unlocking a station costs two scrypt (2^18) derivations, about a second, so `Station.unlock` is
-wrapped for the session by a cache keyed on the key files, station.json and the passphrase typed:
-the first unlock of a key set is real, later ones reuse the keys.
+wrapped for the session by tests/support/station.py's cache, keyed on the key files, station.json
+and the passphrase typed: the first unlock of a key set is real, later ones reuse the keys.
 """
 
-import gc
 import hashlib
-import io
-import json
 import re
-import shutil
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto.bundle import BundleReader
 from crypto.signing import VerifyKey
-from review.cli import cli as review_cli
-from review.station import IDENTITY_FILE, PUBLIC_FILE, SIGNING_FILE, Keys
+from review.station import Keys
 from review.station import Station as ReviewStation
 from submission.app import create_app
 from submission.cli import cli as intake_cli
 from submission.replies import CONTEXT as OUTBOX_CONTEXT
 from submission.settings import load_settings
+from tests.intake.conftest import FileSpec, csrf_token
+from tests.intake.conftest import new_source as first_visit
+from tests.support.intake import exported, submit_form
+from tests.support.station import CliStation, assert_ok, invoke, unlock_cache
 
 PASSPHRASE = "replies test passphrase"
 ACTOR = "replies-tester"
-
-# --- the CLIs -------------------------------------------------------------------------------
-
-
-def invoke(
-    command: click.Command,
-    args: Sequence[str | Path],
-    env: dict[str, str | None] | None = None,
-    stdin: str | None = None,
-) -> Result:
-    """Run a click command in-process; stdout and stderr are kept apart."""
-    return CliRunner().invoke(command, [str(a) for a in args], input=stdin, env=env, catch_exceptions=True)
-
-
-def assert_ok(result: Result) -> Result:
-    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output} {result.exception!r}"
-    return result
-
-
-def assert_refused(result: Result, *needles: str) -> str:
-    """Exit 1 with exactly one line on stderr (a refusal, not a crash); return that line."""
-    assert result.exit_code == 1, f"expected a refusal, got {result.exit_code}: {result.output}"
-    assert isinstance(result.exception, SystemExit), f"crashed instead of refusing: {result.exception!r}"
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, f"a refusal is one line: {result.stderr!r}"
-    assert lines[0].startswith("Error: "), lines[0]
-    for needle in needles:
-        assert needle.lower() in lines[0].lower(), f"{needle!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def last_token(result: Result) -> str:
@@ -77,31 +46,18 @@ def last_token(result: Result) -> str:
 # --- the station ----------------------------------------------------------------------------
 
 
-class Station:
+class Station(CliStation):
     """A station directory and `tamga-review` run on it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def run(self, *args: str | Path, stdin: str | None = None, passphrase: str | None = PASSPHRASE) -> Result:
-        env = {"TAMGA_PASSPHRASE": passphrase, "TAMGA_ACTOR": ACTOR, "TAMGA_STATION": None}
-        return invoke(review_cli, ["--station", str(self.root), *args], env, stdin)
-
-    def ok(self, *args: str | Path, stdin: str | None = None) -> Result:
-        return assert_ok(self.run(*args, stdin=stdin))
+    PASSPHRASE = PASSPHRASE
+    ACTOR = ACTOR
 
     def signing_key(self) -> str:
         """The last token of `tamga-review pubkey --signing`: what the intake pins."""
         return last_token(self.ok("pubkey", "--signing"))
 
     def keys(self) -> Keys:
-        return ReviewStation(self.root).unlock(lambda: PASSPHRASE)
-
-    def head(self) -> str:
-        return self.ok("custody", "head").stdout.strip()
-
-    def items(self) -> list[dict[str, Any]]:
-        return list(json.loads(self.ok("list", "--json").stdout))
+        return ReviewStation(self.root).unlock(lambda: self.PASSPHRASE)
 
     def item_of(self, source_id: str, kind: str = "message") -> int:
         return next(int(i["id"]) for i in self.items() if i["source"] == source_id and i["kind"] == kind)
@@ -120,7 +76,7 @@ class Station:
         return int(match.group(1)), int(match.group(2))
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        con = sqlite3.connect(self.root / "catalogue.sqlite")
+        con = self.db()
         try:
             return con.execute(sql, parameters).fetchall()
         finally:
@@ -135,60 +91,21 @@ class Station:
         files = sorted(p.name for p in outbox.iterdir()) if outbox.exists() else []
         return {"rows": rows, "outbox": files}
 
-    def checkpoint(self) -> None:
-        gc.collect()  # engines of earlier in-process commands release their connections
-        con = sqlite3.connect(self.root / "catalogue.sqlite")
-        try:
-            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            assert busy == 0
-        finally:
-            con.close()
-
-    def copy_to(self, dest: Path) -> "Station":
-        self.checkpoint()
-        shutil.copytree(self.root, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
-        return Station(dest)
-
-
-_KEYS: dict[str, Keys] = {}
-_real_unlock = ReviewStation.unlock
-
-
-def _cached_unlock(self: ReviewStation, passphrase: Callable[[], str]) -> Keys:
-    self._public()
-    secret = passphrase()
-    token = hashlib.sha256()
-    for name in (PUBLIC_FILE, IDENTITY_FILE, SIGNING_FILE):
-        token.update((self.root / name).read_bytes())
-    token.update(secret.encode())
-    digest = token.hexdigest()
-    if digest not in _KEYS:
-        _KEYS[digest] = _real_unlock(self, lambda: secret)  # raises on a wrong passphrase
-    return _KEYS[digest]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def fast_unlock() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ReviewStation, "unlock", _cached_unlock)
+    with unlock_cache():
         yield
-
-
-def create_station(root: Path) -> Station:
-    station = Station(root)
-    assert_ok(station.run("init"))
-    station.checkpoint()
-    return station
 
 
 @pytest.fixture(scope="session")
 def station_template(tmp_path_factory: pytest.TempPathFactory) -> Station:
-    return create_station(tmp_path_factory.mktemp("replies-station") / "station")
+    return Station.create(tmp_path_factory.mktemp("replies-station") / "station")
 
 
 @pytest.fixture(scope="session")
 def other_station_template(tmp_path_factory: pytest.TempPathFactory) -> Station:
-    return create_station(tmp_path_factory.mktemp("replies-other-station") / "station")
+    return Station.create(tmp_path_factory.mktemp("replies-other-station") / "station")
 
 
 @pytest.fixture
@@ -198,12 +115,6 @@ def station(tmp_path: Path, station_template: Station) -> Station:
 
 
 # --- the intake -----------------------------------------------------------------------------
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 @dataclass
@@ -244,10 +155,8 @@ class Intake:
         return last_token(self.ok("server-key"))
 
     def export(self, out: Path) -> int:
-        result = self.ok("export", "--out", str(out))
-        match = re.fullmatch(r".+: (\d+) envelope\(s\)", result.stdout.strip())
-        assert match, result.stdout
-        return int(match.group(1))
+        ((_, count),) = exported(self.ok("export", "--out", str(out)))
+        return count
 
     def import_replies(self, outbox: Path) -> Result:
         return self.run("import-replies", str(outbox))
@@ -263,26 +172,12 @@ class Intake:
     def new_source(self) -> Source:
         """A first visit in a fresh browser: landing page, then "Get a codename"."""
         client = self.app.test_client()
-        token = csrf_token(client.get("/").get_data(as_text=True))
-        page = client.post("/codename", data={"csrf_token": token}).get_data(as_text=True)
-        match = re.search(r'id="codename"[^>]*>([^<]+)<', page)
-        assert match, page[:500]
-        return Source(client, match.group(1).strip())
+        return Source(client, first_visit(client))
 
-    def submit(self, source: Source, message: str, files: Sequence[tuple[bytes, str, str]] = ()) -> str:
+    def submit(self, source: Source, message: str, files: Sequence[FileSpec] = ()) -> str:
         """One submission, as a browser without JavaScript sends it; return its submission id."""
         before = {row[0] for row in self.query("SELECT id FROM submissions")}
-        token = csrf_token(source.client.get("/submit").get_data(as_text=True))
-        response = source.client.post(
-            "/submit",
-            data={
-                "csrf_token": token,
-                "message": message,
-                "files": [(io.BytesIO(content), name, kind) for content, name, kind in files],
-            },
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        submit_form(source.client, message, files)
         ((submission_id, source_id),) = [
             row for row in self.query("SELECT id, source_id FROM submissions") if row[0] not in before
         ]
@@ -397,13 +292,8 @@ __all__ = [
     "Intake",
     "Source",
     "Station",
-    "assert_ok",
-    "assert_refused",
-    "create_station",
-    "csrf_token",
     "deliver",
     "init_intake",
-    "invoke",
     "last_token",
     "read_outbox",
 ]

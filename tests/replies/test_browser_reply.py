@@ -11,40 +11,19 @@ import contextlib
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from crypto import CryptoError, open_bytes
 from tests.intake import live
-from tests.replies.conftest import Intake, Station, assert_ok, deliver, last_token
+from tests.replies.conftest import Intake, Station, deliver, last_token
+from tests.support.browser import ARTIFACTS, Browsers, assert_javascript_is_off, main_text, wait_for_page
+from tests.support.station import assert_ok
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-    "--window-size=1200,1400",
-    "--blink-settings=scriptEnabled=false",
-    "--lang=en-US",
-)
-PREFS = {"profile.managed_default_content_settings.javascript": 2, "intl.accept_languages": "en-US,en"}
 MESSAGE = "Carousel voting at polling station 1142 from 14:20; the observers were sent outside."
 QUESTION = "Which polling station was this, and did you see the carousel voters arrive by bus?"
 
@@ -91,53 +70,9 @@ def serving(base: Path, station: Station) -> Iterator[live.LiveIntake]:
 @pytest.fixture
 def new_browser(tmp_path: Path) -> Iterator[Callable[[], WebDriver]]:
     """Headless Chromiums, each with a fresh profile and JavaScript disabled; all quit afterwards."""
-    drivers: list[WebDriver] = []
-
-    def start() -> WebDriver:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={tmp_path / f'profile-{len(drivers)}'}")
-        options.add_experimental_option("prefs", PREFS)
-        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        drivers.append(driver)
-        driver.set_page_load_timeout(60)
-        return driver
-
-    yield start
-    for driver in drivers:
-        driver.quit()
-
-
-def assert_javascript_is_off(driver: WebDriver) -> None:
-    page = (
-        "<!doctype html><title>static</title>"
-        "<script>document.title = 'scripted'; document.write('<p id=ran>ran</p>')</script>"
-        "<noscript><p id='noscript'>no script</p></noscript>"
-    )
-    driver.get("data:text/html;charset=utf-8," + quote(page))
-    assert driver.title == "static"
-    assert driver.find_element(By.ID, "noscript").is_displayed()
-    assert driver.find_elements(By.ID, "ran") == []
-
-
-def main_text(driver: WebDriver) -> str:
-    return str(driver.find_element(By.TAG_NAME, "main").text)
-
-
-def wait_for(driver: WebDriver, base_url: str, paths: tuple[str, ...], css: str, timeout: float = 30) -> None:
-    """Wait until the browser is at one of `paths` and shows an element matching `css`."""
-
-    def arrived(d: WebDriver) -> bool:
-        return d.current_url in {base_url + p for p in paths} and bool(d.find_elements(By.CSS_SELECTOR, css))
-
-    try:
-        WebDriverWait(driver, timeout).until(arrived)
-    except TimeoutException:
-        raise AssertionError(
-            f"waited for {paths} ({css}); at {driver.current_url}: {main_text(driver)!r}"
-        ) from None
+    browsers = Browsers(tmp_path)
+    yield browsers.start
+    browsers.quit_all()
 
 
 def test_a_source_reads_the_reviewers_question_and_deletes_it_without_javascript(
@@ -152,13 +87,13 @@ def test_a_source_reads_the_reviewers_question_and_deletes_it_without_javascript
         assert_javascript_is_off(driver)
         driver.get(url + "/")
         driver.find_element(By.XPATH, "//form[@action='/codename']//button[@type='submit']").click()
-        wait_for(driver, url, ("/codename",), "#codename")
+        wait_for_page(driver, "/codename", "#codename", base_url=url)
         codename = driver.find_element(By.ID, "codename").text.strip()
         driver.find_element(By.PARTIAL_LINK_TEXT, "continue").click()
-        wait_for(driver, url, ("/submit",), "form[action='/submit'] textarea#message")
+        wait_for_page(driver, "/submit", "form[action='/submit'] textarea#message", base_url=url)
         driver.find_element(By.ID, "message").send_keys(MESSAGE)
         driver.find_element(By.XPATH, "//form[@action='/submit']//button[@type='submit']").click()
-        wait_for(driver, url, ("/thanks",), "h1")
+        wait_for_page(driver, "/thanks", "h1", base_url=url)
         ((source_id,),) = server.query("SELECT source_id FROM submissions")
         ((envelope, kind),) = server.query("SELECT storage_name, kind FROM envelopes")
         assert kind == "message"
@@ -188,7 +123,7 @@ def test_a_source_reads_the_reviewers_question_and_deletes_it_without_javascript
         driver.get(url + "/")
         driver.find_element(By.ID, "codename-input").send_keys(codename)
         driver.find_element(By.XPATH, "//form[@action='/login']//button[@type='submit']").click()
-        wait_for(driver, url, ("/login", "/submit"), "section.replies")
+        wait_for_page(driver, ("/login", "/submit"), "section.replies", base_url=url)
         shown = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "li.reply .reply-text")]
         assert shown == [QUESTION]
         days = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "ul.days li")]
@@ -201,7 +136,7 @@ def test_a_source_reads_the_reviewers_question_and_deletes_it_without_javascript
         )
         assert button.text == "Delete this reply"
         button.click()
-        wait_for(driver, url, ("/submit?deleted=1",), "section.replies p.notice")
+        wait_for_page(driver, "/submit?deleted=1", "section.replies p.notice", base_url=url)
         text = main_text(driver)
         assert "The reply was deleted." in text
         assert QUESTION not in text
@@ -215,6 +150,6 @@ def test_a_source_reads_the_reviewers_question_and_deletes_it_without_javascript
         driver.get(url + "/")
         driver.find_element(By.ID, "codename-input").send_keys(codename)
         driver.find_element(By.XPATH, "//form[@action='/login']//button[@type='submit']").click()
-        wait_for(driver, url, ("/login", "/submit"), "section.replies")
+        wait_for_page(driver, ("/login", "/submit"), "section.replies", base_url=url)
         assert driver.find_elements(By.CSS_SELECTOR, "li.reply") == []
         assert QUESTION not in main_text(driver)

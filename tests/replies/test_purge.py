@@ -14,7 +14,9 @@ import pytest
 
 from submission.cli import cli as intake_cli
 from submission.models import today
-from tests.replies.conftest import Intake, Source, Station, assert_ok, csrf_token, deliver, invoke
+from tests.intake.conftest import csrf_token
+from tests.replies.conftest import Intake, Source, Station, deliver
+from tests.support.station import assert_ok, invoke
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = today()

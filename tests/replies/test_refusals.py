@@ -19,18 +19,9 @@ from crypto.signing import SigningKey
 from review.station import Station as ReviewStation
 from submission.export import CONTEXT as EXPORT_CONTEXT
 from submission.replies import CONTEXT as OUTBOX_CONTEXT
-from tests.replies.conftest import (
-    PASSPHRASE,
-    Intake,
-    Station,
-    assert_ok,
-    assert_refused,
-    csrf_token,
-    deliver,
-    init_intake,
-    last_token,
-    read_outbox,
-)
+from tests.intake.conftest import csrf_token
+from tests.replies.conftest import PASSPHRASE, Intake, Station, deliver, init_intake, last_token, read_outbox
+from tests.support.station import assert_ok, assert_refused
 
 
 @dataclass

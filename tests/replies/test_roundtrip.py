@@ -15,16 +15,9 @@ import pytest
 
 from crypto import _tar, open_bytes
 from crypto.codename import derive_reply_identity
-from tests.replies.conftest import (
-    Intake,
-    Station,
-    assert_ok,
-    assert_refused,
-    csrf_token,
-    deliver,
-    init_intake,
-    read_outbox,
-)
+from tests.intake.conftest import csrf_token
+from tests.replies.conftest import Intake, Station, deliver, init_intake, read_outbox
+from tests.support.station import assert_ok, assert_refused
 
 # Three replies, one per way of giving the text; no character that HTML escaping would change.
 BY_STDIN = "Which polling station was this? Сайлау учаскесі нөмірі қандай?"

@@ -1,29 +1,23 @@
 """Fixtures for the air gap: a review station driven through its CLI, an intake that seals to it.
 
 Unlocking a station costs two scrypt (2^18) derivations, about a second. To keep the suite fast,
-`Station.unlock` is wrapped for the whole session by a cache keyed on the key files, station.json
-and the passphrase typed: the first unlock of each station key set is real (a wrong passphrase is
-always real: it never hits the cache), later ones reuse the keys. Station directories are copied
-from a template created once per session by `tamga-review init`. The subprocess test in
-test_network.py runs every command with real unlocks.
+`Station.unlock` is wrapped for the whole session by tests/support/station.py's cache, keyed on the
+key files, station.json and the passphrase typed: the first unlock of each station key set is real
+(a wrong passphrase is always real: it never hits the cache), later ones reuse the keys. Station
+directories are copied from a template created once per session by `tamga-review init`. The
+subprocess test in test_network.py runs every command with real unlocks.
 """
 
 import datetime
-import gc
 import hashlib
-import io
-import json
-import re
-import shutil
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -31,39 +25,17 @@ from crypto import _tar
 from crypto.bundle import encode_manifest
 from crypto.signing import SigningKey
 from crypto.x25519 import X25519Recipient
-from review.cli import cli as review_cli
-from review.station import IDENTITY_FILE, PUBLIC_FILE, SIGNING_FILE, Keys
-from review.station import Station as ReviewStation
 from submission.app import create_app
 from submission.cli import cli as intake_cli
 from submission.datadir import create_data_dir
 from submission.export import CONTEXT as EXPORT_CONTEXT
 from submission.settings import load_settings, load_signing_key
-from tests.intake.conftest import new_source, submit_token
+from tests.intake.conftest import FileSpec, new_source
+from tests.support.intake import exported, submit_form
+from tests.support.station import CliStation, assert_ok, invoke, unlock_cache
 
 PASSPHRASE = "correct horse battery staple"
 ACTOR = "tester"
-FileSpec = tuple[bytes, str, str]  # content, file name, declared type
-
-# --- running the CLIs -----------------------------------------------------------------------
-
-
-def invoke(command: click.Command, args: Sequence[str], env: dict[str, str | None] | None = None) -> Result:
-    """Run a click command in-process; stdout and stderr are kept apart."""
-    return CliRunner().invoke(command, [str(a) for a in args], env=env, catch_exceptions=True)
-
-
-def assert_refused(result: Result, *needles: str) -> str:
-    """Exit 1 with exactly one line on stderr (a refusal, not a crash); return that line."""
-    assert result.exit_code == 1, f"expected a refusal, got {result.exit_code}: {result.output}"
-    assert isinstance(result.exception, SystemExit), f"crashed instead of refusing: {result.exception!r}"
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, f"a refusal is one line: {result.stderr!r}"
-    assert lines[0].startswith("Error: "), lines[0]
-    for needle in needles:
-        assert needle.lower() in lines[0].lower(), f"{needle!r} not in {lines[0]!r}"
-    return lines[0]
-
 
 CUSTODY_ACTIONS = ("imported", "quarantined", "opened", "extracted")
 
@@ -73,43 +45,21 @@ def custody_actions(history: str) -> list[str]:
     return [a for a in (line.split()[2] for line in history.splitlines()) if a in CUSTODY_ACTIONS]
 
 
-def assert_ok(result: Result) -> Result:
-    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output} {result.exception!r}"
-    return result
-
-
 # --- the station ----------------------------------------------------------------------------
 
 
-class Station:
+class Station(CliStation):
     """A station directory and its CLI."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def run(self, *args: str | Path, passphrase: str | None = PASSPHRASE) -> Result:
-        env = {"TAMGA_PASSPHRASE": passphrase, "TAMGA_ACTOR": ACTOR, "TAMGA_STATION": None}
-        return invoke(review_cli, ["--station", str(self.root), *map(str, args)], env)
-
-    def ok(self, *args: str | Path, passphrase: str | None = PASSPHRASE) -> Result:
-        return assert_ok(self.run(*args, passphrase=passphrase))
-
-    @property
-    def recipient(self) -> X25519Recipient:
-        return X25519Recipient.parse(json.loads((self.root / PUBLIC_FILE).read_text())["recipient"])
+    PASSPHRASE = PASSPHRASE
+    ACTOR = ACTOR
 
     @property
     def vault(self) -> Path:
         return self.root / "vault"
 
-    def items(self, status: str | None = None) -> list[dict[str, Any]]:
-        return json.loads(self.ok("list", "--json", *(["--status", status] if status else [])).stdout)
-
-    def head(self) -> str:
-        return self.ok("custody", "head").stdout.strip()
-
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.root / "catalogue.sqlite")
+    def items(self, status: str | None = None) -> list[dict[str, Any]]:  # type: ignore[override]
+        return super().items(*(["--status", status] if status else []))
 
     def snapshot(self) -> dict[str, Any]:
         """Every catalogue row that an import could touch, and every file under the vault."""
@@ -133,61 +83,21 @@ class Station:
         assert self.snapshot() == before
         assert not (self.vault / ".staging").exists()
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database file so the directory can be copied."""
-        gc.collect()  # engines of earlier in-process commands release their connections
-        con = self.db()
-        try:
-            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            assert busy == 0
-        finally:
-            con.close()
-
-    def copy_to(self, dest: Path) -> "Station":
-        self.checkpoint()
-        shutil.copytree(self.root, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
-        return Station(dest)
-
-
-def create_station(root: Path) -> Station:
-    station = Station(root)
-    station.ok("init")
-    station.checkpoint()
-    return station
-
-
-_KEYS: dict[str, Keys] = {}
-_real_unlock = ReviewStation.unlock
-
-
-def _cached_unlock(self: ReviewStation, passphrase: Callable[[], str]) -> Keys:
-    self._public()
-    secret = passphrase()
-    token = hashlib.sha256()
-    for name in (PUBLIC_FILE, IDENTITY_FILE, SIGNING_FILE):
-        token.update((self.root / name).read_bytes())
-    token.update(secret.encode())
-    digest = token.hexdigest()
-    if digest not in _KEYS:
-        _KEYS[digest] = _real_unlock(self, lambda: secret)  # raises on a wrong passphrase
-    return _KEYS[digest]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def fast_unlock() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ReviewStation, "unlock", _cached_unlock)
+    with unlock_cache():
         yield
 
 
 @pytest.fixture(scope="session")
 def station_template(tmp_path_factory: pytest.TempPathFactory) -> Station:
-    return create_station(tmp_path_factory.mktemp("template") / "station")
+    return Station.create(tmp_path_factory.mktemp("template") / "station")
 
 
 @pytest.fixture(scope="session")
 def other_station_template(tmp_path_factory: pytest.TempPathFactory) -> Station:
-    return create_station(tmp_path_factory.mktemp("other-template") / "station")
+    return Station.create(tmp_path_factory.mktemp("other-template") / "station")
 
 
 @pytest.fixture
@@ -228,30 +138,14 @@ class Intake:
 
     def submit(self, message: str = "", files: Sequence[FileSpec] = ()) -> None:
         """One submission by this intake's source, as a browser without JavaScript sends it."""
-        token = submit_token(self.client)
-        response = self.client.post(
-            "/submit",
-            data={
-                "csrf_token": token,
-                "message": message,
-                "files": [(io.BytesIO(content), name, kind) for content, name, kind in files],
-            },
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        submit_form(self.client, message, files)
 
     def export(self, out: Path, *args: str) -> Result:
-        return invoke(intake_cli, ["export", "--data-dir", str(self.root), "--out", str(out), *args])
+        return invoke(intake_cli, ["export", "--data-dir", self.root, "--out", out, *args])
 
     def export_ok(self, out: Path, *args: str) -> list[tuple[Path, int]]:
         """Export; return (bundle, envelope count) for each bundle written."""
-        result = assert_ok(self.export(out, *args))
-        written = []
-        for line in result.stdout.splitlines():
-            match = re.fullmatch(r"(.+): (\d+) envelope\(s\)", line)
-            assert match, line
-            written.append((Path(match.group(1)), int(match.group(2))))
-        return written
+        return exported(assert_ok(self.export(out, *args)))
 
     def envelopes(self) -> list[StoredEnvelope]:
         assert self.client  # the app creates the tables

@@ -7,7 +7,7 @@ import pytest
 
 from review.cli import cli as review_cli
 from submission.cli import cli as intake_cli
-from tests.review.conftest import assert_refused, invoke
+from tests.support.station import assert_refused, invoke
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -7,7 +7,8 @@ import random
 import re
 from pathlib import Path
 
-from tests.review.conftest import Intake, Station, assert_refused, custody_actions, sha256
+from tests.review.conftest import Intake, Station, custody_actions, sha256
+from tests.support.station import assert_refused
 
 MESSAGE = "Ballot stuffing at polling station 12, 14:05.\nБюллетени вбрасывали. Сайлау учаскесі №12."
 VIDEO = random.Random(12).randbytes(200 * 1024 + 17)  # several 64 KiB chunks

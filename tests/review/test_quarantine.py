@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from crypto import X25519Identity, seal_bytes
-from tests.review.conftest import Intake, Station, assert_ok, assert_refused, custody_actions, sha256
+from tests.review.conftest import Intake, Station, custody_actions, sha256
+from tests.support.station import assert_ok, assert_refused
 
 GOOD_MESSAGE = "Observers removed from PS 31 at 09:40."
 GOOD_FILE = random.Random(31).randbytes(90_000)

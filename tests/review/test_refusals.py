@@ -15,8 +15,6 @@ from tests.review.conftest import (
     Intake,
     Layout,
     Station,
-    assert_ok,
-    assert_refused,
     flip,
     make_intake,
     manifest_document,
@@ -30,6 +28,7 @@ from tests.review.conftest import (
     tar_layout,
     with_checksum,
 )
+from tests.support.station import assert_ok, assert_refused
 
 MESSAGE = "Carousel voting at PS 7: the same bus three times."
 VIDEO = random.Random(3).randbytes(150_001)
