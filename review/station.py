@@ -1,8 +1,8 @@
 """The station directory: its keys (passphrase-sealed), public facts, vault and catalogue.
 
 Layout (docs/station.md): station.json (public), identity.key (age identity, sealed with `age -p`
-rules so `age -d -i` works), signing.key (Ed25519, sealed to the same passphrase),
-catalogue.sqlite, vault/.
+rules so `age -d -i` works), signing.key (Ed25519, sealed to the station's own age recipient, so
+one passphrase derivation unlocks both), catalogue.sqlite, vault/.
 
 Warning: unlock() returns private keys; keep them for one command only.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from crypto import X25519Identity, X25519Recipient
+from crypto import CryptoError, X25519Identity, X25519Recipient, open_bytes, seal_bytes
+from crypto.files import write_private
 from crypto.keyfile import (
     check_new_passphrase,
     identity_file_text,
     read_identity_file,
-    read_secret_file,
     write_secret_file,
 )
 from crypto.signing import SigningKey, VerifyKey
@@ -93,7 +93,7 @@ class Station:
         keys = Keys(X25519Identity.generate(), SigningKey.generate())
         write_secret_file(str(self.root / IDENTITY_FILE), identity_file_text(keys.identity), passphrase)
         signing_text = f"# Tamga station signing key\n{keys.signing.to_text()}\n"
-        write_secret_file(str(self.root / SIGNING_FILE), signing_text, passphrase)
+        write_private(self.root / SIGNING_FILE, seal_bytes(signing_text.encode(), [keys.identity.recipient]))
         public = {
             "recipient": str(keys.identity.recipient),
             "verify_key": str(keys.signing.verify_key),
@@ -114,11 +114,22 @@ class Station:
             return cached[0]
 
         identities, _ = read_identity_file(str(self.root / IDENTITY_FILE), once)
-        signing = read_secret_file(str(self.root / SIGNING_FILE), once)
-        keys = Keys(identities[0], SigningKey.parse(signing.lines[0]))
+        keys = Keys(identities[0], self._signing_key(identities[0]))
         if keys.identity.recipient != self.recipient or keys.signing.verify_key != self.verify_key:
             raise StationError("the station's key files do not match station.json")
         return keys
+
+    def _signing_key(self, identity: X25519Identity) -> SigningKey:
+        try:
+            sealed = (self.root / SIGNING_FILE).read_bytes()
+        except OSError as error:
+            raise StationError(f"cannot read {self.root / SIGNING_FILE}: {error.strerror}") from None
+        try:
+            text = open_bytes(sealed, [identity]).decode("utf-8")
+        except (CryptoError, UnicodeDecodeError):
+            raise StationError("the station's signing key file does not open with its identity") from None
+        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        return SigningKey.parse(lines[0] if lines else "")
 
     def engine(self) -> Engine:
         self._public()
