@@ -9,7 +9,7 @@ It prints numbers only; each target is printed beside its figure as "met" / "NOT
 MB means 10^6 bytes everywhere. Everything listens on 127.0.0.1 (ports 18000-18999) and lives in a
 temporary directory under /tmp (the same disk as the repository; --dir to choose), removed at the end.
 
-(a) sealed: `tamga-intake serve` (deploy/gunicorn.conf.py settings: gthread, 2 workers x 64 threads)
+(a) sealed: `tamga-intake serve` (deploy/gunicorn.conf.py settings: gthread, 4 workers x 64 threads)
     on a fresh data directory. A source gets a codename (POST /codename) and a CSRF token, then one
     multipart POST /submit (CSRF token, empty message, one file part) of SIZE bytes of random data,
     written with Content-Length over a raw loopback socket in 1 MiB sendall()s. The clock runs from
@@ -464,7 +464,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"Tamga intake benchmark ({'quick' if args.quick else 'full'}), {time.strftime('%Y-%m-%d')}")
     print(
         f"machine: {os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()};"
-        f" gunicorn gthread, TAMGA_WORKERS={os.environ.get('TAMGA_WORKERS', '2')},"
+        f" gunicorn gthread, TAMGA_WORKERS={os.environ.get('TAMGA_WORKERS', '4')},"
         f" TAMGA_THREADS={os.environ.get('TAMGA_THREADS', '64')}"
     )
     base = Path(tempfile.mkdtemp(prefix="tamga-bench-intake-", dir=args.dir))

@@ -10,10 +10,11 @@ spool bodies to disk in plaintext.
 import os
 
 worker_class = "gthread"
-# Each upload being sealed costs a worker about 1 MB, so uploads are spread over four workers of
-# 32 threads, each taking at most 24 uploads (config.json limits): under 100 MB per worker.
+# Each upload being sealed costs a worker under 1 MB. gthread workers accept greedily (one took
+# 34 of 50 slow uploads in bench/intake.py), so each worker may take up to 48 uploads
+# (config.json limits) and keeps 16 threads for pages; four workers spread the load.
 workers = int(os.environ.get("TAMGA_WORKERS", "4"))
-threads = int(os.environ.get("TAMGA_THREADS", "32"))
+threads = int(os.environ.get("TAMGA_THREADS", "64"))
 timeout = 60  # heartbeat only; long uploads are bounded by the app's idle timeout instead
 graceful_timeout = 30
 keepalive = 5

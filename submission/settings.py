@@ -32,7 +32,7 @@ class Limits:
     max_message_chars: int = 100_000
     max_codename_chars: int = 200
     disk_reserve_bytes: int = 1 * GiB
-    max_concurrent_uploads: int = 24  # per worker, below gunicorn's 32 threads
+    max_concurrent_uploads: int = 48  # per worker, below gunicorn's 64 threads
     max_concurrent_derivations: int = 2
     idle_upload_seconds: int = 300
     session_minutes: int = 180
