@@ -66,3 +66,18 @@ def decode(text: str) -> tuple[str, bytes]:
     if _polymod(_expand_hrp(hrp) + values) != 1:
         raise ValueError("bad checksum")
     return hrp, bytes(_convert_bits(values[:-6], 5, 8, pad=False))
+
+
+def decode_key(text: str, hrp: str, secret: bool) -> bytes:
+    """The 32 bytes of a key string: the expected prefix, in one case (upper for secret keys,
+    as age writes them); raise ValueError otherwise."""
+    text = text.strip()
+    found, data = decode(text)
+    if found != hrp or text != (text.upper() if secret else text.lower()) or len(data) != 32:
+        raise ValueError("not a key of this kind")
+    return data
+
+
+def encode_key(hrp: str, data: bytes, secret: bool) -> str:
+    text = encode(hrp, data)
+    return text.upper() if secret else text

@@ -38,17 +38,13 @@ class VerifyKey:
 
     @classmethod
     def parse(cls, text: str) -> "VerifyKey":
-        text = text.strip()
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_bech32.decode_key(text, _PUBLIC_HRP, secret=False))
         except ValueError:
             raise KeyFormatError("malformed verify key: expected a tamgapub1... string") from None
-        if hrp != _PUBLIC_HRP or text != text.lower() or len(data) != 32:
-            raise KeyFormatError("malformed verify key: expected a tamgapub1... string")
-        return cls(data)
 
     def __str__(self) -> str:
-        return _bech32.encode(_PUBLIC_HRP, self.public_key)
+        return _bech32.encode_key(_PUBLIC_HRP, self.public_key, secret=False)
 
     def __repr__(self) -> str:
         return f"VerifyKey({self})"
@@ -90,18 +86,14 @@ class SigningKey:
 
     @classmethod
     def parse(cls, text: str) -> "SigningKey":
-        text = text.strip()
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_bech32.decode_key(text, _SECRET_HRP, secret=True))
         except ValueError:
             raise KeyFormatError("malformed signing key") from None
-        if hrp != _SECRET_HRP or text != text.upper() or len(data) != 32:
-            raise KeyFormatError("malformed signing key")
-        return cls(data)
 
     def to_text(self) -> str:
         """The TAMGA-SIGNING-KEY-1... form. Warning: this is the secret key."""
-        return _bech32.encode(_SECRET_HRP, bytes(self._key)).upper()
+        return _bech32.encode_key(_SECRET_HRP, bytes(self._key), secret=True)
 
     def __repr__(self) -> str:
         return f"SigningKey(verify_key={self.verify_key})"

@@ -25,17 +25,13 @@ class X25519Recipient:
 
     @classmethod
     def parse(cls, text: str) -> "X25519Recipient":
-        text = text.strip()
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_bech32.decode_key(text, _RECIPIENT_HRP, secret=False))
         except ValueError:
             raise KeyFormatError("malformed recipient: expected an age1... string") from None
-        if hrp != _RECIPIENT_HRP or text != text.lower() or len(data) != 32:
-            raise KeyFormatError("malformed recipient: expected an age1... string")
-        return cls(data)
 
     def __str__(self) -> str:
-        return _bech32.encode(_RECIPIENT_HRP, self.public_key)
+        return _bech32.encode_key(_RECIPIENT_HRP, self.public_key, secret=False)
 
     def __repr__(self) -> str:
         return f"X25519Recipient({self})"
@@ -69,18 +65,14 @@ class X25519Identity:
 
     @classmethod
     def parse(cls, text: str) -> "X25519Identity":
-        text = text.strip()
         try:
-            hrp, data = _bech32.decode(text)
+            return cls(_bech32.decode_key(text, _IDENTITY_HRP, secret=True))
         except ValueError:
             raise KeyFormatError("malformed identity: expected an AGE-SECRET-KEY-1... string") from None
-        if hrp != _IDENTITY_HRP or text != text.upper() or len(data) != 32:
-            raise KeyFormatError("malformed identity: expected an AGE-SECRET-KEY-1... string")
-        return cls(data)
 
     def to_text(self) -> str:
         """The AGE-SECRET-KEY-1... form. Warning: this is the secret key."""
-        return _bech32.encode(_IDENTITY_HRP, self._secret).upper()
+        return _bech32.encode_key(_IDENTITY_HRP, self._secret, secret=True)
 
     def __repr__(self) -> str:
         return f"X25519Identity(recipient={self.recipient})"
