@@ -11,6 +11,8 @@ import subprocess
 import sys
 from typing import Any
 
+from review.netguard import forbid_network
+
 CPU_SECONDS = 20
 MEMORY_BYTES = 1024 * 1024 * 1024
 OUTPUT_BYTES = 16 * 1024 * 1024
@@ -172,6 +174,7 @@ def probe_video(path: str, ffprobe: str, facts: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    forbid_network()
     _limit()
     path = argv[1]
     ffprobe = argv[2] if len(argv) > 2 else ""
