@@ -31,6 +31,7 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy --strict crypto
+	$(BIN)/mypy submission review
 
 pytest: venv system-deps
 	bash tests/tools/postgres.sh start $(PG_DIR)

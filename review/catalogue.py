@@ -55,7 +55,7 @@ def near_duplicates(db: Session, item: Item) -> list[tuple[int, int]]:
     for other_id, other_hash in db.execute(
         select(Item.id, Item.phash).where(Item.phash.is_not(None), Item.id != item.id)
     ):
-        distance = bin(mine ^ int(other_hash, 16)).count("1")
+        distance = bin(mine ^ int(other_hash or "0", 16)).count("1")
         if distance <= NEAR_DUPLICATE_BITS:
             found.append((other_id, distance))
     return sorted(found, key=lambda pair: pair[1])

@@ -4,79 +4,18 @@ Every library error becomes one line on stderr and exit code 1; usage errors exi
 The passphrase is asked only by commands that need a private key.
 """
 
-import functools
-import getpass
-import hashlib
 import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from crypto import CryptoError
-from crypto.files import atomic_new_file
 from crypto.signing import VerifyKey, fingerprint
-from review import catalogue, custody, importer, items, outbox, report, taxonomy
-from review.errors import ReviewError
+from review import catalogue, cli_catalogue, cli_custody, cli_outbox, custody, importer, items
+from review.cli_support import Context, clean_errors, pass_context
 from review.models import STATUSES, TrustedServer
 from review.netguard import forbid_network
-from review.station import Keys, Station
-
-
-class Context:
-    def __init__(self, station: Path | None, passphrase_file: Path | None, actor: str) -> None:
-        self._station = station
-        self.passphrase_file = passphrase_file
-        self.actor = actor
-
-    @property
-    def station(self) -> Station:
-        if self._station is None:
-            raise ReviewError("no station: give --station DIR or set TAMGA_STATION")
-        return Station(self._station)
-
-    def passphrase(self, confirm: bool = False) -> Callable[[], str]:
-        def read() -> str:
-            if self.passphrase_file is not None:
-                return self.passphrase_file.read_text(encoding="utf-8").splitlines()[0]
-            if "TAMGA_PASSPHRASE" in os.environ:
-                return os.environ["TAMGA_PASSPHRASE"]
-            if not sys.stdin.isatty():
-                raise ReviewError("no passphrase: use the prompt, TAMGA_PASSPHRASE or --passphrase-file")
-            first = getpass.getpass("Station passphrase: ")
-            if confirm and getpass.getpass("Passphrase again: ") != first:
-                raise ReviewError("the two passphrases differ")
-            return first
-
-        return read
-
-    def unlock(self) -> Keys:
-        return self.station.unlock(self.passphrase())
-
-
-pass_context = click.make_pass_decorator(Context)
-
-
-def clean_errors(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one-line messages with exit code 1."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except (ReviewError, CryptoError) as error:
-            raise click.ClickException(str(error)) from None
-        except OSError as error:
-            where = f": {error.filename}" if error.filename else ""
-            raise click.ClickException(f"{error.strerror or error}{where}") from None
-        except SQLAlchemyError as error:
-            raise click.ClickException(f"catalogue database error ({type(error).__name__})") from None
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -291,256 +230,17 @@ def extract(ctx: Context, item_id: int, out: Path) -> None:
     click.echo(f"Wrote {size} bytes to {out}")
 
 
-@cli.command("taxonomy")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--language", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
-@clean_errors
-def taxonomy_command(as_json: bool, language: str) -> None:
-    """Print the election incident taxonomy: codes and names.
-
-    Example: tamga-review --station /media/station taxonomy --language ru
-    """
-    if as_json:
-        click.echo(json.dumps(taxonomy.groups(), ensure_ascii=False, indent=2))
-        return
-    for group in taxonomy.groups():
-        click.echo(f"{group['code']}: {group['names'][language]}")  # type: ignore[index]
-        for incident in group["incidents"]:  # type: ignore[attr-defined]
-            click.echo(f"  {incident['code']:<32} {incident['names'][language]}")
-
-
-@cli.command()
-@click.argument("item_id", metavar="ID", type=int)
-@click.option("--incident", "incidents", multiple=True, metavar="CODE", help="An incident code (repeatable).")
-@click.option("--polling-station", metavar="NUMBER")
-@click.option("--region", metavar="NAME")
-@click.option("--settlement", metavar="NAME")
-@click.option(
-    "--when", metavar="ISO-8601", help="When it happened, with its UTC offset: 2024-03-17T14:02+05:00."
-)
-@click.option("--tag", "tags", multiple=True, metavar="WORD", help="A free tag (repeatable).")
-@pass_context
-@clean_errors
-def tag(
-    ctx: Context,
-    item_id: int,
-    incidents: tuple[str, ...],
-    polling_station: str | None,
-    region: str | None,
-    settlement: str | None,
-    when: str | None,
-    tags: tuple[str, ...],
-) -> None:
-    """Record what an item shows: incidents, polling station, place, time, tags (a custody event).
-
-    Example: tamga-review --station S tag 3 --incident ballot.stuffing --polling-station 112 --region Almaty
-    """
-    with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        for code in incidents:
-            taxonomy.validate(code)
-        if when is not None:
-            catalogue.parse_when(when)
-        catalogue.tag(
-            db,
-            ctx.unlock().signing,
-            item,
-            ctx.actor,
-            list(incidents),
-            list(tags),
-            polling_station,
-            region,
-            settlement,
-            when,
-        )
-    click.echo(f"Tagged item {item_id}")
-
-
-@cli.command()
-@click.argument("item_id", metavar="ID", type=int)
-@click.argument("status", type=click.Choice(catalogue.REVIEW_STATUSES))
-@pass_context
-@clean_errors
-def status(ctx: Context, item_id: int, status: str) -> None:
-    """Set an item's review status (a custody event).
-
-    Example: tamga-review --station /media/station status 3 verified
-    """
-    with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        catalogue.set_status(db, ctx.unlock().signing, item, status, ctx.actor)
-    click.echo(f"Item {item_id} is now {status}")
-
-
-@cli.command()
-@click.argument("item_id", metavar="ID", type=int)
-@click.option("--text", help="The note (else read from stdin).")
-@pass_context
-@clean_errors
-def note(ctx: Context, item_id: int, text: str | None) -> None:
-    """Add a reviewer's note to an item (a custody event).
-
-    Example: echo "Matches the protocol photo of PS 112" | tamga-review --station S note 3
-    """
-    body = text if text is not None else sys.stdin.read()
-    with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        catalogue.add_note(db, ctx.unlock().signing, item, body, ctx.actor)
-    click.echo(f"Noted item {item_id}")
-
-
-@cli.command("report")
-@click.option("--format", "fmt", type=click.Choice(report.FORMATS), required=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
-@click.option(
-    "--include-identifying",
-    is_flag=True,
-    help="Include file names, GPS, device serials, owner names and message text (says so at the top).",
-)
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--incident", metavar="CODE")
-@click.option("--region")
-@click.option("--polling-station", metavar="NUMBER")
-@pass_context
-@clean_errors
-def report_command(
-    ctx: Context,
-    fmt: str,
-    out: Path | None,
-    include_identifying: bool,
-    status: str | None,
-    incident: str | None,
-    region: str | None,
-    polling_station: str | None,
-) -> None:
-    """Write a report: counts by incident, region, polling station and day, and the items (a custody event).
-
-    Example: tamga-review --station /media/station report --format html --out report.html
-    """
-    if out is not None and os.path.lexists(out):
-        raise ReviewError(f"{out} already exists: refusing to overwrite it")
-    keys = ctx.unlock()
-    with ctx.station.sessions()() as db:
-        found = catalogue.filtered(db, status, incident, region, polling_station)
-        texts = {}
-        if include_identifying:
-            for item in found:
-                if item.kind == "message" and item.status != "undecryptable":
-                    texts[item.id] = items.read_message(ctx.station, db, keys, item, ctx.actor)
-        document = report.render(report.build(db, found, include_identifying, texts), fmt)
-        digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
-        custody.record(
-            db,
-            keys.signing,
-            "reported",
-            "report",
-            ctx.actor,
-            {"report_sha256": digest},
-            {"format": fmt, "items": len(found), "includes_identifying_data": include_identifying},
-        )
-        if out is None:
-            db.commit()
-            click.echo(document, nl=False)
-            return
-        with atomic_new_file(out) as target:
-            target.write(document.encode("utf-8"))
-        db.commit()
-    click.echo(f"Wrote {out} (sha256 {digest})", err=True)
-
-
-@cli.command()
-@click.argument("item_id", metavar="ID", type=int)
-@click.option(
-    "--file", "text_file", type=click.File("r", encoding="utf-8"), help="Read the reply from a file."
-)
-@click.option("--message", help="The reply text (lands in your shell history: prefer stdin or --file).")
-@pass_context
-@clean_errors
-def reply(ctx: Context, item_id: int, text_file: Any, message: str | None) -> None:
-    """Seal a reply to the source of an item; it waits in the outbox (text from stdin, --file or --message).
-
-    Example: echo "Which polling station was this?" | tamga-review --station /media/station reply 3
-    """
-    if message is not None:
-        text = message
-    elif text_file is not None:
-        text = text_file.read()
-    else:
-        text = sys.stdin.read()
-    with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        row = outbox.reply(ctx.station, db, ctx.unlock(), item, text, ctx.actor)
-    click.echo(f"Reply {row.id} to the source of item {item_id} sealed and waiting in the outbox")
-
-
-@cli.command("export-outbox")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--server", metavar="TAMGAPUB1...", help="The intake server (needed when several are pinned).")
-@pass_context
-@clean_errors
-def export_outbox(ctx: Context, out: Path, server: str | None) -> None:
-    """Write the outbox for the intake server: sealed replies, acknowledgements, the custody head.
-
-    Example: tamga-review --station /media/station export-outbox --out /media/usb/outbox.tar
-    """
-    with ctx.station.sessions()() as db:
-        replies, acks = outbox.export_outbox(ctx.station, db, ctx.unlock(), out, ctx.actor, server)
-    click.echo(f"{out}: {replies} reply(ies), {acks} acknowledgement(s)")
-
-
-@cli.group("custody")
-def custody_group() -> None:
-    """The chain-of-custody log.
-
-    Example: tamga-review --station /media/station custody verify
-    """
-
-
-@custody_group.command("verify")
-@click.option(
-    "--head", "expected_head", metavar="HASH", help="A head kept elsewhere that the log must contain."
-)
-@pass_context
-@clean_errors
-def custody_verify(ctx: Context, expected_head: str | None) -> None:
-    """Check every event's signature and chain; needs no passphrase.
-
-    Example: tamga-review --station /media/station custody verify --head 3f9a...
-    """
-    with ctx.station.sessions()() as db:
-        count, head = custody.verify(db, ctx.station.verify_key, expected_head)
-    click.echo(f"custody log verified: {count} events, head {head}")
-
-
-@custody_group.command("head")
-@pass_context
-@clean_errors
-def custody_head(ctx: Context) -> None:
-    """Print the hash of the latest event (keep it somewhere else to catch truncation).
-
-    Example: tamga-review --station /media/station custody head
-    """
-    with ctx.station.sessions()() as db:
-        click.echo(custody.head(db))
-
-
-@custody_group.command("show")
-@click.argument("item_id", metavar="ID", type=int)
-@pass_context
-@clean_errors
-def custody_show(ctx: Context, item_id: int) -> None:
-    """Print one item's custody history.
-
-    Example: tamga-review --station /media/station custody show 3
-    """
-    with ctx.station.sessions()() as db:
-        items.get_item(db, item_id)
-        for event in custody.history(db, f"item:{item_id}"):
-            body = event.body
-            click.echo(
-                f"{event.seq:>6}  {body['time']}  {body['action']:<12}  {items.neutralise(body['actor'])}  "
-                f"{json.dumps(body['hashes'], sort_keys=True)}"
-            )
+for command in (
+    cli_catalogue.taxonomy_command,
+    cli_catalogue.tag,
+    cli_catalogue.status,
+    cli_catalogue.note,
+    cli_catalogue.report_command,
+    cli_outbox.reply,
+    cli_outbox.export_outbox,
+    cli_custody.custody_group,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -47,8 +47,9 @@ def record(
 ) -> Event:
     """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
     last = _last(db)
-    body = {
-        "seq": (last.seq + 1) if last else 1,
+    seq = (last.seq + 1) if last else 1
+    body: dict[str, Any] = {
+        "seq": seq,
         "prev": last.hash if last else GENESIS,
         "action": action,
         "object": obj,
@@ -59,9 +60,9 @@ def record(
     }
     signed = sign_document(key, CONTEXT, body)
     digest = hashlib.sha256(signed).hexdigest()
-    db.add(CustodyEvent(seq=body["seq"], record=signed.decode("utf-8"), hash=digest, object=obj))
+    db.add(CustodyEvent(seq=seq, record=signed.decode("utf-8"), hash=digest, object=obj))
     db.flush()
-    return Event(body["seq"], digest, body)
+    return Event(seq, digest, body)
 
 
 def head(db: Session) -> str:

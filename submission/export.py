@@ -100,7 +100,7 @@ def _split(settings: Settings, entries: list[Entry], max_size: int | None) -> It
         yield entries
         return
     group: list[Entry] = []
-    manifest, sizes = _MANIFEST_BASE, []
+    manifest, sizes = _MANIFEST_BASE, list[int]()
     for unit in _units(entries):
         unit_manifest = sum(len(canonical_json(entry.fields)) + 1 for entry in unit)
         unit_sizes = [entry.fields["size"] for entry in unit]

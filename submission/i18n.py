@@ -8,7 +8,8 @@ import re
 from urllib.parse import urlencode
 
 from babel.units import format_unit
-from flask import Blueprint, Flask, Response, redirect, request, session, url_for
+from flask import Blueprint, Flask, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -44,7 +45,7 @@ def file_size(size: int) -> str:
 
 
 @bp.get("/language/<code>")
-def choose(code: str) -> Response:
+def choose(code: str) -> ResponseReturnValue:
     if code in LANGUAGES:
         session["lang"] = code
     return redirect(_safe_next(request.args.get("next")), code=303)

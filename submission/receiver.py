@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import Headers
@@ -163,7 +163,7 @@ class _Receiver:
 
 
 def receive(
-    stream: BinaryIO,
+    stream: IO[bytes],
     boundary: bytes,
     store: EnvelopeStore,
     recipients: list[Recipient],

@@ -1,6 +1,7 @@
 """The source's pages. Thin views: parse, call one service, respond; every page works without JavaScript."""
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from submission import replies, sources
@@ -39,7 +40,7 @@ def login() -> str:
 
 
 @bp.post("/replies/<reply_id>/delete")
-def delete_reply(reply_id: str) -> Response:
+def delete_reply(reply_id: str) -> ResponseReturnValue:
     source_id = sources.current_source_id()
     with _db() as db:
         replies.delete_reply(db, _intake().store, source_id, reply_id)
@@ -47,7 +48,7 @@ def delete_reply(reply_id: str) -> Response:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     sources.fresh_session(keep=("lang",))  # nothing of the source survives, only the language
     return redirect(url_for("source.logged_out"), code=303)
 
@@ -91,7 +92,7 @@ def submit_form() -> str:
 
 
 @bp.post("/submit")
-def submit() -> Response:
+def submit() -> ResponseReturnValue:
     with _db() as db:
         _intake().accept(db)
     session.pop("new", None)

@@ -1,0 +1,172 @@
+"""tamga-review commands that catalogue evidence: taxonomy, tag, status, note, report."""
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crypto.files import atomic_new_file
+from review import catalogue, custody, items, report, taxonomy
+from review.cli_support import Context, clean_errors, pass_context
+from review.errors import ReviewError
+from review.models import STATUSES
+
+
+@click.command("taxonomy")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--language", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
+@clean_errors
+def taxonomy_command(as_json: bool, language: str) -> None:
+    """Print the election incident taxonomy: codes and names.
+
+    Example: tamga-review --station /media/station taxonomy --language ru
+    """
+    if as_json:
+        click.echo(json.dumps(taxonomy.groups(), ensure_ascii=False, indent=2))
+        return
+    for group in taxonomy.groups():
+        click.echo(f"{group['code']}: {group['names'][language]}")  # type: ignore[index]
+        for incident in group["incidents"]:  # type: ignore[attr-defined]
+            click.echo(f"  {incident['code']:<32} {incident['names'][language]}")
+
+
+@click.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--incident", "incidents", multiple=True, metavar="CODE", help="An incident code (repeatable).")
+@click.option("--polling-station", metavar="NUMBER")
+@click.option("--region", metavar="NAME")
+@click.option("--settlement", metavar="NAME")
+@click.option(
+    "--when", metavar="ISO-8601", help="When it happened, with its UTC offset: 2024-03-17T14:02+05:00."
+)
+@click.option("--tag", "tags", multiple=True, metavar="WORD", help="A free tag (repeatable).")
+@pass_context
+@clean_errors
+def tag(
+    ctx: Context,
+    item_id: int,
+    incidents: tuple[str, ...],
+    polling_station: str | None,
+    region: str | None,
+    settlement: str | None,
+    when: str | None,
+    tags: tuple[str, ...],
+) -> None:
+    """Record what an item shows: incidents, polling station, place, time, tags (a custody event).
+
+    Example: tamga-review --station S tag 3 --incident ballot.stuffing --polling-station 112 --region Almaty
+    """
+    with ctx.station.sessions()() as db:
+        item = items.get_item(db, item_id)
+        for code in incidents:
+            taxonomy.validate(code)
+        if when is not None:
+            catalogue.parse_when(when)
+        catalogue.tag(
+            db,
+            ctx.unlock().signing,
+            item,
+            ctx.actor,
+            list(incidents),
+            list(tags),
+            polling_station,
+            region,
+            settlement,
+            when,
+        )
+    click.echo(f"Tagged item {item_id}")
+
+
+@click.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.argument("status", type=click.Choice(catalogue.REVIEW_STATUSES))
+@pass_context
+@clean_errors
+def status(ctx: Context, item_id: int, status: str) -> None:
+    """Set an item's review status (a custody event).
+
+    Example: tamga-review --station /media/station status 3 verified
+    """
+    with ctx.station.sessions()() as db:
+        item = items.get_item(db, item_id)
+        catalogue.set_status(db, ctx.unlock().signing, item, status, ctx.actor)
+    click.echo(f"Item {item_id} is now {status}")
+
+
+@click.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--text", help="The note (else read from stdin).")
+@pass_context
+@clean_errors
+def note(ctx: Context, item_id: int, text: str | None) -> None:
+    """Add a reviewer's note to an item (a custody event).
+
+    Example: echo "Matches the protocol photo of PS 112" | tamga-review --station S note 3
+    """
+    body = text if text is not None else sys.stdin.read()
+    with ctx.station.sessions()() as db:
+        item = items.get_item(db, item_id)
+        catalogue.add_note(db, ctx.unlock().signing, item, body, ctx.actor)
+    click.echo(f"Noted item {item_id}")
+
+
+@click.command("report")
+@click.option("--format", "fmt", type=click.Choice(report.FORMATS), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
+@click.option(
+    "--include-identifying",
+    is_flag=True,
+    help="Include file names, GPS, device serials, owner names and message text (says so at the top).",
+)
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--incident", metavar="CODE")
+@click.option("--region")
+@click.option("--polling-station", metavar="NUMBER")
+@pass_context
+@clean_errors
+def report_command(
+    ctx: Context,
+    fmt: str,
+    out: Path | None,
+    include_identifying: bool,
+    status: str | None,
+    incident: str | None,
+    region: str | None,
+    polling_station: str | None,
+) -> None:
+    """Write a report: counts by incident, region, polling station and day, and the items (a custody event).
+
+    Example: tamga-review --station /media/station report --format html --out report.html
+    """
+    if out is not None and os.path.lexists(out):
+        raise ReviewError(f"{out} already exists: refusing to overwrite it")
+    keys = ctx.unlock()
+    with ctx.station.sessions()() as db:
+        found = catalogue.filtered(db, status, incident, region, polling_station)
+        texts = {}
+        if include_identifying:
+            for item in found:
+                if item.kind == "message" and item.status != "undecryptable":
+                    texts[item.id] = items.read_message(ctx.station, db, keys, item, ctx.actor)
+        document = report.render(report.build(db, found, include_identifying, texts), fmt)
+        digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        custody.record(
+            db,
+            keys.signing,
+            "reported",
+            "report",
+            ctx.actor,
+            {"report_sha256": digest},
+            {"format": fmt, "items": len(found), "includes_identifying_data": include_identifying},
+        )
+        if out is None:
+            db.commit()
+            click.echo(document, nl=False)
+            return
+        with atomic_new_file(out) as target:
+            target.write(document.encode("utf-8"))
+        db.commit()
+    click.echo(f"Wrote {out} (sha256 {digest})", err=True)
