@@ -65,6 +65,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.sizes import parse_size, size_label  # noqa: E402 (after the path is set)
 from submission.receiver import READ_SIZE  # noqa: E402 (the bare endpoint reads like the intake)
 from submission.store import SEALED_WRITE_BUFFER  # noqa: E402 (and writes through the same buffer)
 
@@ -132,21 +133,6 @@ def bare_app(environ: dict, start_response: Callable) -> list[bytes]:  # type: i
 
 def met(ok: bool) -> str:
     return "met" if ok else "NOT met"
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def size_label(size: int) -> str:
-    for unit, name in ((GiB, "GiB"), (MiB, "MiB")):
-        if size >= unit and size % unit == 0:
-            return f"{size // unit} {name}"
-    return f"{size} B"
 
 
 def percentile(values: list[float], q: int) -> float:

@@ -66,6 +66,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.sizes import parse_size  # noqa: E402 (after the path is set)
 from crypto import Sealer, X25519Identity, X25519Recipient, seal_bytes  # noqa: E402
 from submission.datadir import create_data_dir  # noqa: E402
 from submission.db import make_engine, make_session_factory  # noqa: E402
@@ -143,14 +144,6 @@ atexit.register(write)
 from review.cli import main
 main()
 """
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
 
 
 def command(name: str) -> list[str]:

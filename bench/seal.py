@@ -75,6 +75,7 @@ if str(REPO) not in sys.path:
 from nacl import bindings  # noqa: E402
 
 import crypto  # noqa: E402
+from bench.sizes import parse_size, size_label  # noqa: E402 (after the path is set)
 
 CHUNK = 64 * 1024
 TAG = 16
@@ -107,21 +108,6 @@ with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
         open_stream(src, dst, [identity])
 print(json.dumps({"baseline": baseline, "peak": status("VmHWM")}))
 """
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def size_label(size: int) -> str:
-    for unit, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
-        if size >= unit and size % unit == 0:
-            return f"{size // unit} {name}"
-    return f"{size} B"
 
 
 def sync() -> None:

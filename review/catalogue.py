@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.signing import SigningKey
@@ -129,10 +129,6 @@ def tag(
         )
     custody.record(db, key, "tagged", f"item:{item.id}", actor, _hashes(item), changes)
     db.commit()
-
-
-def untag_incident(db: Session, item_id: int, code: str) -> None:
-    db.execute(delete(ItemIncident).where(ItemIncident.item_id == item_id, ItemIncident.code == code))
 
 
 def set_status(db: Session, key: SigningKey, item: Item, status: str, actor: str) -> None:

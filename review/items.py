@@ -6,7 +6,6 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import open_chunks
@@ -29,13 +28,6 @@ def get_item(db: Session, item_id: int) -> Item:
     if item is None:
         raise ItemNotFound(item_id)
     return item
-
-
-def list_items(db: Session, status: str | None = None) -> list[Item]:
-    query = select(Item).order_by(Item.id)
-    if status:
-        query = query.where(Item.status == status)
-    return list(db.scalars(query))
 
 
 def as_dict(item: Item, db: Session | None = None) -> dict[str, Any]:

@@ -5,7 +5,6 @@ moved in. Staging left behind by a killed import is removed before the next one.
 """
 
 import contextlib
-import hashlib
 import os
 import re
 import secrets
@@ -102,11 +101,3 @@ def private_copy() -> Iterator[tuple[BinaryIO, Path]]:
             yield copy, path
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as src:
-        while block := src.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
