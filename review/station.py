@@ -26,6 +26,7 @@ from crypto.keyfile import (
     write_secret_file,
 )
 from crypto.signing import SigningKey, VerifyKey
+from crypto.sqlite_pragmas import set_pragmas
 from review.errors import StationError
 from review.models import Base
 
@@ -46,13 +47,6 @@ class Keys:
 
     def __repr__(self) -> str:
         return "Keys(...)"
-
-
-def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
-    cursor = connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "secure_delete=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
 
 
 class Station:
@@ -134,7 +128,7 @@ class Station:
     def engine(self) -> Engine:
         self._public()
         engine = create_engine(f"sqlite:///{self.root / CATALOGUE_FILE}")
-        event.listen(engine, "connect", _pragmas)
+        event.listen(engine, "connect", set_pragmas)
         with engine.begin() as connection:
             version = connection.exec_driver_sql("PRAGMA user_version").scalar()
             if inspect(connection).has_table("items") and version != SCHEMA_VERSION:
