@@ -4,7 +4,7 @@ Exit codes: 0 success, 1 refused input (one line on stderr), 2 usage error.
 """
 
 import argparse
-import getpass
+import functools
 import os
 import shutil
 import sys
@@ -16,7 +16,7 @@ from typing import BinaryIO
 from crypto import envelope
 from crypto.errors import CryptoError
 from crypto.files import atomic_new_file
-from crypto.keyfile import read_identity_file, write_identity_file
+from crypto.keyfile import read_identity_file, read_passphrase, write_identity_file
 from crypto.x25519 import X25519Identity, X25519Recipient
 
 
@@ -25,37 +25,7 @@ class CliError(Exception):
 
 
 def _passphrase_source(args: argparse.Namespace, confirm: bool) -> Callable[[], str]:
-    def read() -> str:
-        try:
-            passphrase = _read_passphrase(args, confirm)
-            passphrase.encode("utf-8")
-        except UnicodeError:
-            raise CliError("the passphrase is not valid UTF-8") from None
-        return passphrase
-
-    return read
-
-
-def _has_terminal() -> bool:
-    try:
-        with open("/dev/tty", "rb"):
-            return True
-    except OSError:
-        return False
-
-
-def _read_passphrase(args: argparse.Namespace, confirm: bool) -> str:
-    if args.passphrase_file:
-        with open(args.passphrase_file, encoding="utf-8") as f:
-            return f.readline().rstrip("\r\n")
-    if "TAMGA_PASSPHRASE" in os.environ:
-        return os.environ["TAMGA_PASSPHRASE"]
-    if not _has_terminal():
-        raise CliError("no passphrase: use a prompt, TAMGA_PASSPHRASE or --passphrase-file")
-    first = getpass.getpass("Passphrase: ")
-    if confirm and getpass.getpass("Passphrase again: ") != first:
-        raise CliError("the two passphrases differ")
-    return first
+    return functools.partial(read_passphrase, args.passphrase_file, confirm=confirm)
 
 
 @contextmanager

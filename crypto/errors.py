@@ -42,6 +42,10 @@ class WrongPassphraseError(CryptoError):
         super().__init__(message)
 
 
+class PassphraseError(CryptoError):
+    """No usable passphrase: none given, an empty passphrase file, not UTF-8, or two that differ."""
+
+
 class SignatureError(CryptoError):
     """A signed document does not verify under the expected key and context, or is malformed."""
 

@@ -4,6 +4,8 @@ Warning: this module reads and writes secret keys and handles passphrases.
 """
 
 import datetime
+import getpass
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +15,7 @@ from crypto.errors import (
     CryptoError,
     KeyFormatError,
     NoIdentityMatchError,
+    PassphraseError,
     WeakPassphraseError,
     WrongPassphraseError,
 )
@@ -21,6 +24,8 @@ from crypto.scrypt import DEFAULT_WORK_FACTOR, MIN_PASSPHRASE_LENGTH, ScryptIden
 from crypto.x25519 import X25519Identity
 
 MAX_KEY_FILE_SIZE = 64 * 1024
+MAX_PASSPHRASE_FILE_SIZE = 64 * 1024
+PASSPHRASE_VARIABLE = "TAMGA_PASSPHRASE"  # noqa: S105 (the name of a variable)
 Passphrase = str | Callable[[], str]
 
 
@@ -38,6 +43,66 @@ class SecretText:
 def check_new_passphrase(passphrase: str) -> None:
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
         raise WeakPassphraseError(f"passphrase is too short: use at least {MIN_PASSPHRASE_LENGTH} characters")
+
+
+def has_terminal() -> bool:
+    """Whether /dev/tty opens: getpass prompts there, even when stdin is a pipe."""
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return False
+
+
+def read_passphrase_file(path: str | os.PathLike[str]) -> str:
+    """The first line of path (ended by LF, CRLF or CR); an unreadable file raises OSError.
+
+    Warning: returns a secret.
+    """
+    with open(path, "rb") as src:
+        line = src.readline(MAX_PASSPHRASE_FILE_SIZE)
+    try:
+        passphrase = line.decode("utf-8").split("\r", 1)[0].rstrip("\n")
+    except UnicodeDecodeError:
+        raise PassphraseError("the passphrase is not valid UTF-8") from None
+    if not passphrase:
+        raise PassphraseError(f"no passphrase in {os.fspath(path)}: its first line is empty")
+    return passphrase
+
+
+def read_passphrase(
+    passphrase_file: str | os.PathLike[str] | None,
+    *,
+    confirm: bool = False,
+    prompt: str = "Passphrase: ",
+    can_prompt: Callable[[], bool] = has_terminal,
+) -> str:
+    """The passphrase from passphrase_file, else TAMGA_PASSPHRASE, else a prompt (asked twice if confirm).
+
+    Every CLI that takes --passphrase-file reads it here. can_prompt says whether a prompt would
+    reach a person (tamga-review asks only when its stdin is a terminal). Warning: returns a secret.
+    """
+    if passphrase_file is not None:
+        return read_passphrase_file(passphrase_file)
+    if PASSPHRASE_VARIABLE in os.environ:
+        passphrase = os.environ[PASSPHRASE_VARIABLE]
+    elif not can_prompt():
+        raise PassphraseError(f"no passphrase: use a prompt, {PASSPHRASE_VARIABLE} or --passphrase-file")
+    else:
+        passphrase = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Passphrase again: ") != passphrase:
+            raise PassphraseError("the two passphrases differ")
+    try:
+        passphrase.encode("utf-8")  # a non-UTF-8 environment reaches us as lone surrogates
+    except UnicodeError:
+        raise PassphraseError("the passphrase is not valid UTF-8") from None
+    return passphrase
+
+
+def key_lines(text: str) -> tuple[str, ...]:
+    """The meaningful lines of a key file: stripped, without blank lines and # comments."""
+    stripped = (line.strip() for line in text.splitlines())
+    return tuple(line for line in stripped if line and not line.startswith("#"))
 
 
 def write_secret_file(
@@ -75,7 +140,7 @@ def read_secret_file(path: str, passphrase: Passphrase) -> SecretText:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise KeyFormatError(f"{path} is not a key file") from None
-    lines = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    lines = key_lines(text)
     if not lines:
         raise KeyFormatError(f"{path} holds no key")
     return SecretText(lines, encrypted)

@@ -1,8 +1,6 @@
 """What every tamga-review command shares: the context (station, passphrase, actor) and clean errors."""
 
 import functools
-import getpass
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import CryptoError
+from crypto.keyfile import read_passphrase
 from review.errors import ReviewError
 from review.station import Keys, Station
 
@@ -29,19 +28,13 @@ class Context:
         return Station(self._station)
 
     def passphrase(self, confirm: bool = False) -> Callable[[], str]:
-        def read() -> str:
-            if self.passphrase_file is not None:
-                return self.passphrase_file.read_text(encoding="utf-8").splitlines()[0]
-            if "TAMGA_PASSPHRASE" in os.environ:
-                return os.environ["TAMGA_PASSPHRASE"]
-            if not sys.stdin.isatty():
-                raise ReviewError("no passphrase: use the prompt, TAMGA_PASSPHRASE or --passphrase-file")
-            first = getpass.getpass("Station passphrase: ")
-            if confirm and getpass.getpass("Passphrase again: ") != first:
-                raise ReviewError("the two passphrases differ")
-            return first
-
-        return read
+        return functools.partial(
+            read_passphrase,
+            self.passphrase_file,
+            confirm=confirm,
+            prompt="Station passphrase: ",
+            can_prompt=lambda: sys.stdin.isatty(),
+        )
 
     def unlock(self) -> Keys:
         return self.station.unlock(self.passphrase())

@@ -22,6 +22,7 @@ from crypto.files import write_private
 from crypto.keyfile import (
     check_new_passphrase,
     identity_file_text,
+    key_lines,
     read_identity_file,
     write_secret_file,
 )
@@ -122,7 +123,7 @@ class Station:
             text = open_bytes(sealed, [identity]).decode("utf-8")
         except (CryptoError, UnicodeDecodeError):
             raise StationError("the station's signing key file does not open with its identity") from None
-        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        lines = key_lines(text)
         return SigningKey.parse(lines[0] if lines else "")
 
     def engine(self) -> Engine:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto import X25519Recipient
+from crypto.keyfile import key_lines
 from crypto.signing import SigningKey
 
 CONFIG_FILE = "config.json"
@@ -103,11 +104,10 @@ def load_settings(data_dir: str | os.PathLike[str], database_url: str | None = N
 
 def load_signing_key(data_dir: Path) -> SigningKey:
     """The server's Ed25519 key, kept plain so the server can run unattended (see docs/)."""
-    lines = [
-        line.strip()
-        for line in _read_bytes(data_dir / SIGNING_KEY_FILE).decode().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    try:
+        lines = key_lines(_read_bytes(data_dir / SIGNING_KEY_FILE).decode("utf-8"))
+    except UnicodeDecodeError:
+        lines = ()
     if len(lines) != 1:
         raise SettingsError("the server signing key file is malformed")
     return SigningKey.parse(lines[0])
