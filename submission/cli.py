@@ -8,18 +8,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crypto import CryptoError, X25519Recipient
+from crypto import X25519Recipient
 from crypto.signing import VerifyKey
+from submission.cli_support import clean_errors
 from submission.datadir import check_onion_address, create_data_dir
 from submission.db import make_engine, make_session_factory
-from submission.export import ExportError, export
+from submission.errors import OperatorError
+from submission.export import export
 from submission.models import TrustedStation
-from submission.replies import RepliesRefused, import_replies
+from submission.replies import import_replies
 from submission.retention import purge, unacknowledged_older_than
-from submission.settings import SettingsError, load_settings, load_signing_key
+from submission.settings import load_settings, load_signing_key
 from submission.store import EnvelopeStore
 
 data_dir_option = click.option(
@@ -38,24 +39,6 @@ def _database(data_dir: Path) -> Iterator[Session]:
             yield db
     finally:
         engine.dispose()
-
-
-class IntakeCommandError(click.ClickException):
-    """One line on stderr, exit code 1."""
-
-
-def _fail_cleanly(function):  # type: ignore[no-untyped-def]
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return function(*args, **kwargs)
-        except (SettingsError, CryptoError, ExportError, RepliesRefused, OSError) as error:
-            raise IntakeCommandError(str(error)) from None
-        except SQLAlchemyError as error:
-            raise IntakeCommandError(f"database error ({type(error).__name__})") from None
-
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,7 +80,7 @@ def cli() -> None:
     help="Pin a review station's signing key (from `tamga-review pubkey --signing`).",
 )
 @click.option("--demo", is_flag=True, hidden=True, help="Mark this as a demonstration instance.")
-@_fail_cleanly
+@clean_errors
 def init(
     data_dir: Path,
     recipients: tuple[str, ...],
@@ -128,7 +111,7 @@ def init(
 
 @cli.command("server-key")
 @data_dir_option
-@_fail_cleanly
+@clean_errors
 def server_key(data_dir: Path) -> None:
     """Print the server's public signing key (the last token), for `tamga-review trust-server`.
 
@@ -156,7 +139,7 @@ def _is_loopback(host: str) -> bool:
     is_flag=True,
     help="Listen beyond loopback (normally Tor connects to a loopback port).",
 )
-@_fail_cleanly
+@clean_errors
 def serve(data_dir: Path, bind: str, allow_non_loopback: bool) -> None:
     """Run the intake under gunicorn with the settings of deploy/gunicorn.conf.py.
 
@@ -164,7 +147,7 @@ def serve(data_dir: Path, bind: str, allow_non_loopback: bool) -> None:
     """
     host = bind.rsplit(":", 1)[0]
     if not _is_loopback(host) and not allow_non_loopback:
-        raise IntakeCommandError(f"{host} is not a loopback address: add --allow-non-loopback to mean it")
+        raise OperatorError(f"{host} is not a loopback address: add --allow-non-loopback to mean it")
     settings = load_settings(data_dir)
     settings.validate()
     make_engine(settings.database_url).dispose()
@@ -201,7 +184,7 @@ def serve(data_dir: Path, bind: str, allow_non_loopback: bool) -> None:
     help="Split into bundles no larger than this (FAT32 sticks stop at 4 GiB).",
 )
 @click.option("--all", "everything", is_flag=True, help="Export every envelope again, not just new ones.")
-@_fail_cleanly
+@clean_errors
 def export_command(data_dir: Path, out: Path, max_size: int | None, everything: bool) -> None:
     """Write envelopes not yet exported to signed bundles for the review station.
 
@@ -220,7 +203,7 @@ def export_command(data_dir: Path, out: Path, max_size: int | None, everything: 
 @cli.command("trust-station")
 @data_dir_option
 @click.argument("key")
-@_fail_cleanly
+@clean_errors
 def trust_station(data_dir: Path, key: str) -> None:
     """Pin a review station's signing key; its outboxes (replies, acknowledgements) are accepted.
 
@@ -237,7 +220,7 @@ def trust_station(data_dir: Path, key: str) -> None:
 @cli.command("import-replies")
 @data_dir_option
 @click.argument("bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@_fail_cleanly
+@clean_errors
 def import_replies_command(data_dir: Path, bundle: Path) -> None:
     """Import a station's outbox: store sealed replies, delete acknowledged envelopes.
 
@@ -264,7 +247,7 @@ def import_replies_command(data_dir: Path, bundle: Path) -> None:
     is_flag=True,
     help="Also delete envelopes the reviewers have NOT confirmed (evidence may be lost).",
 )
-@_fail_cleanly
+@clean_errors
 def purge_command(data_dir: Path, days: int, include_unacknowledged: bool) -> None:
     """Remove acknowledged submissions, old or deleted replies, and sources with nothing left.
 

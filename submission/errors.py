@@ -1,18 +1,29 @@
-"""The intake's domain errors; submission/pages.py turns each into one fixed, translated page."""
+"""The intake's one error family: pages.py shows each as a page, cli_support.py as one line.
+
+A new refusal of a web request is one subclass here with a `status` and a translated `message`;
+nothing else needs editing.
+"""
 
 from flask_babel import lazy_gettext as _l
 
 
 class IntakeError(Exception):
-    """A refusal with an HTTP status and a message safe to show a source."""
+    """Base of every refusal the intake makes: an HTTP status and a message safe to show a source.
+
+    The message is fixed by the class (translated on the page); a raiser may pass a more precise
+    one, which must be as safe. str(error) is the message, untranslated, for the command line.
+    """
 
     status = 400
-    message = _l("Something in your request was not right. Please go back and try again.")
+    message: object = _l("Something in your request was not right. Please go back and try again.")
 
     def __init__(self, message: object | None = None) -> None:
         super().__init__()
         if message is not None:
             self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 class BadSubmission(IntakeError):
@@ -27,19 +38,62 @@ class FormExpired(IntakeError):
     )
 
 
-class NotLoggedIn(IntakeError):
+class UnknownHost(IntakeError):
+    """The Host header names neither loopback nor one of our onion addresses."""
+
+    status = 400
+
+
+class Forbidden(IntakeError):
+    status = 403
+    message = _l("You cannot open this page. If you have a codename, log in first.")
+
+
+class NotLoggedIn(Forbidden):
     status = 403
     message = _l("Your session has ended. Please log in again with your codename.")
 
 
-class UnknownCodename(IntakeError):
+class UnknownCodename(Forbidden):
     status = 403
     message = _l("That codename is not recognised. Check the words and try again.")
+
+
+class NotFound(IntakeError):
+    status = 404
+    message = _l("There is no page at this address.")
+
+
+class WrongMethod(IntakeError):
+    status = 405
+    message = _l("This page cannot be used that way. Please go back and use the form.")
 
 
 class TooLarge(IntakeError):
     status = 413
     message = _l("This submission is too large. Send fewer or smaller files at a time.")
+
+
+class ServerFault(IntakeError):
+    """Something failed on our side; the page promises nothing it cannot know."""
+
+    status = 500
+    message = _l("Something went wrong on our side. Nothing you sent is lost if you saw a confirmation.")
+
+
+class OperatorError(ServerFault):
+    """A refusal for the operator at the command line (settings, export, replies, a bad flag).
+
+    Its detail names paths and causes, so it is printed there and never shown on a page: one
+    that reaches the web is a plain 500.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class Busy(IntakeError):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crypto.bundle import FORMAT, encode_manifest, sealed_manifest_size, tar_size, write_bundle
 from crypto.files import atomic_new_file
 from crypto.signing import SigningKey, canonical_json
+from submission.errors import OperatorError
 from submission.models import Counter, Envelope, Submission, today
 from submission.settings import Settings
 from submission.store import EnvelopeStore
@@ -25,7 +26,7 @@ CONTEXT = "tamga/export/v1"
 _SEQUENCE = "export"
 
 
-class ExportError(Exception):
+class ExportError(OperatorError):
     """An export that cannot be written; the message says why."""
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crypto import CryptoError, X25519Identity, open_bytes
 from crypto.bundle import BundleReader
 from crypto.signing import SigningKey, VerifyKey
+from submission.errors import OperatorError
 from submission.models import CustodyHead, Envelope, Reply, Source, Submission, TrustedStation
 from submission.store import EnvelopeStore, PendingEnvelope
 
@@ -26,7 +27,7 @@ _ID = re.compile(r"[0-9a-zA-Z_-]{1,64}")
 MAX_REPLY_ENVELOPE = 1024 * 1024
 
 
-class RepliesRefused(Exception):
+class RepliesRefused(OperatorError):
     """An outbox that is refused whole; nothing of it is used."""
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from crypto import X25519Recipient
 from crypto.keyfile import key_lines
 from crypto.signing import SigningKey
+from submission.errors import OperatorError
 
 CONFIG_FILE = "config.json"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
@@ -20,7 +21,7 @@ GiB = 1024**3
 MiB = 1024**2
 
 
-class SettingsError(Exception):
+class SettingsError(OperatorError):
     """The data directory or its configuration cannot be used; the message says why."""
 
 

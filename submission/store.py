@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from crypto.files import create_private, fsync_directory
+from submission.errors import OutOfSpace
 
 PART_SUFFIX = ".part"
 SEALED_SUFFIX = ".age"
@@ -20,7 +21,7 @@ SEALED_SUFFIX = ".age"
 SEALED_WRITE_BUFFER = 0
 
 
-class DiskFullError(Exception):
+class DiskFullError(OutOfSpace):
     """Writing would eat into the free-disk reserve."""
 
 

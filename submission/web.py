@@ -3,7 +3,7 @@
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import BadRequest
 
-from submission.errors import IntakeError
+from submission.errors import UnknownHost
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
@@ -23,10 +23,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
-
-
-class UnknownHost(IntakeError):
-    status = 400
 
 
 class NoSpoolRequest(Request):
