@@ -27,6 +27,7 @@ ENVELOPE_KINDS = (FILE_CONTENT, FILE_METADATA, MESSAGE)
 MAX_ENVELOPE_SIZE = _tar.MAX_MEMBER_SIZE  # a larger envelope cannot be a bundle member
 
 _BAD_ENTRY = "bundle manifest is malformed: an envelope entry is invalid"
+_MAX_RECIPIENT = 100  # an age1... X25519 recipient is 62 characters
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class ExportEntry:
         }
 
     @classmethod
-    def from_json(cls, raw: object) -> "ExportEntry":
+    def from_json(cls, raw: object, recipients_seen: set[str] | None = None) -> "ExportEntry":
+        """Parse one entry; `recipients_seen` spares decoding a source's reply key once per envelope."""
         if not isinstance(raw, dict):
             raise ManifestError(_BAD_ENTRY)
         sha256, size, kind = raw.get("sha256"), raw.get("size"), raw.get("kind")
@@ -69,12 +71,16 @@ class ExportEntry:
             and _fields.is_integer(item, 0)
             and _fields.is_id(source)
             and isinstance(reply_recipient, str)
+            and len(reply_recipient) <= _MAX_RECIPIENT
         ):
             raise ManifestError(_BAD_ENTRY)
-        try:
-            X25519Recipient.parse(reply_recipient)
-        except KeyFormatError:
-            raise ManifestError(_BAD_ENTRY) from None
+        if recipients_seen is None or reply_recipient not in recipients_seen:
+            try:
+                X25519Recipient.parse(reply_recipient)
+            except KeyFormatError:
+                raise ManifestError(_BAD_ENTRY) from None
+            if recipients_seen is not None:
+                recipients_seen.add(reply_recipient)
         received = _fields.day(raw.get("received"), _BAD_ENTRY)
         return cls(sha256, size, str(kind), submission, item, source, reply_recipient, received)
 
@@ -132,7 +138,8 @@ class ExportManifest:
         entries = raw.get("envelopes")
         if not isinstance(entries, list):
             raise ManifestError("bundle manifest is malformed: no envelope list")
-        envelopes = tuple(ExportEntry.from_json(entry) for entry in entries)
+        seen: set[str] = set()
+        envelopes = tuple(ExportEntry.from_json(entry, seen) for entry in entries)
         if len({entry.sha256 for entry in envelopes}) != len(envelopes):
             raise ManifestError("bundle manifest lists the same envelope twice")
         return cls(sender, tuple(receivers), sequence, created, envelopes)

@@ -288,6 +288,7 @@ def test_a_bad_export_document_is_refused(document: Any, message: str) -> None:
         {"source": 5},
         {"reply_recipient": "age1nope"},
         {"reply_recipient": 5},
+        {"reply_recipient": REPLY_RECIPIENT + "q" * 40},
         {"received": "yesterday"},
         {"received": None},
     ],
@@ -303,6 +304,12 @@ def test_an_export_entry_missing_a_field_is_refused(missing: str) -> None:
     entry = export_entry()
     del entry[missing]
     assert refusal(ExportManifest.parse, export_document(envelopes=[entry])) == BAD_EXPORT_ENTRY
+
+
+def test_each_reply_recipient_is_checked_even_when_an_earlier_one_was_good() -> None:
+    damaged = REPLY_RECIPIENT[:-1] + ("q" if REPLY_RECIPIENT[-1] != "q" else "p")  # a bad checksum
+    entries = [export_entry(), export_entry(sha256="c" * 64, reply_recipient=damaged)]
+    assert refusal(ExportManifest.parse, export_document(envelopes=entries)) == BAD_EXPORT_ENTRY
 
 
 def test_an_export_entry_that_is_no_object_is_refused() -> None:
