@@ -56,3 +56,7 @@ class WeakPassphraseError(CryptoError):
 
 class BundleError(CryptoError):
     """A transfer bundle is malformed, tampered with, or not meant for us: nothing of it is used."""
+
+
+class ManifestError(BundleError):
+    """A bundle's manifest verified but breaks its format (crypto/manifests/): the bundle is refused."""

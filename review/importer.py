@@ -6,20 +6,20 @@ not open, a payload that fails) quarantine that item as `undecryptable`, and the
 Importing the same bundle again changes nothing.
 """
 
-import datetime
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import CryptoError, KeyFormatError, X25519Recipient, open_bytes, open_chunks
-from crypto.bundle import BundleReader
+from crypto import CryptoError, open_bytes, open_chunks
+from crypto.bundle import BundleReader, Manifest
+from crypto.manifests.export import CONTEXT, ExportManifest
+from crypto.manifests.export import ExportEntry as Entry
 from crypto.signing import VerifyKey
 from review import catalogue, custody, media
 from review.errors import ImportRefused
@@ -28,11 +28,7 @@ from review.probe_worker import sniff
 from review.station import Keys, Station
 from review.vault import Staging, Vault, private_copy
 
-CONTEXT = "tamga/export/v1"
-KINDS = ("file-content", "file-metadata", "message")
 MAX_METADATA_ENVELOPE = 64 * 1024
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_ID = re.compile(r"[0-9a-zA-Z_-]{1,64}")
 Progress = Callable[[int, int], None]
 
 
@@ -45,76 +41,13 @@ class Report:
     skipped: int = 0
 
 
-@dataclass(frozen=True)
-class Entry:
-    sha256: str
-    size: int
-    kind: str
-    submission: str
-    item: int
-    source: str
-    reply_recipient: str
-    received: datetime.date
-
-
-def _entry(raw: Any) -> Entry:
-    try:
-        entry = Entry(
-            sha256=raw["sha256"],
-            size=raw["size"],
-            kind=raw["kind"],
-            submission=raw["submission"],
-            item=raw["item"],
-            source=raw["source"],
-            reply_recipient=raw["reply_recipient"],
-            received=datetime.date.fromisoformat(raw["received"]),
-        )
-        valid = (
-            isinstance(entry.sha256, str)
-            and _HEX64.fullmatch(entry.sha256)
-            and isinstance(entry.size, int)
-            and not isinstance(entry.size, bool)
-            and entry.size >= 0
-            and entry.kind in KINDS
-            and isinstance(entry.submission, str)
-            and _ID.fullmatch(entry.submission)
-            and isinstance(entry.item, int)
-            and not isinstance(entry.item, bool)
-            and entry.item >= 0
-            and isinstance(entry.source, str)
-            and _ID.fullmatch(entry.source)
-        )
-        X25519Recipient.parse(entry.reply_recipient)
-    except (KeyError, TypeError, ValueError, KeyFormatError):
-        valid = False
-    if not valid:
-        raise ImportRefused("bundle manifest is malformed: an envelope entry is invalid")
-    return entry
-
-
-def _check_manifest(
-    db: Session, station: Station, document: dict[str, Any], signer: VerifyKey
-) -> list[Entry]:
-    if document.get("kind") != "export":
-        raise ImportRefused("bundle is not an export from an intake server")
-    receivers = document.get("receivers")
-    if not isinstance(receivers, list) or str(station.recipient) not in receivers:
-        raise ImportRefused("bundle is meant for another station")
-    sequence = document.get("sequence")
-    pinned = db.get(TrustedServer, str(signer))
+def _parse_manifest(db: Session, station: Station, manifest: Manifest, known: bool) -> ExportManifest:
+    """A bundle already imported is read through again but not checked against the sequence."""
+    if known:
+        return ExportManifest.parse(manifest.document)
+    pinned = db.get(TrustedServer, str(manifest.signer))
     assert pinned is not None
-    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence <= pinned.last_sequence:
-        raise ImportRefused(
-            f"bundle sequence {sequence} is not above the last one imported ({pinned.last_sequence}): "
-            "an old or replayed bundle"
-        )
-    raw = document.get("envelopes")
-    if not isinstance(raw, list):
-        raise ImportRefused("bundle manifest is malformed: no envelope list")
-    entries = [_entry(e) for e in raw]
-    if len({e.sha256 for e in entries}) != len(entries):
-        raise ImportRefused("bundle manifest lists the same envelope twice")
-    return entries
+    return ExportManifest.parse(manifest.document, str(station.recipient), pinned.last_sequence)
 
 
 @dataclass
@@ -224,16 +157,14 @@ def import_bundle(
         reader = BundleReader(src)
         try:
             manifest = reader.manifest(CONTEXT, trusted, [keys.identity])
+            # The same bundle again changes nothing, but is still read through: an altered copy
+            # of an imported bundle is refused like any other.
+            known = db.get(ImportedBundle, manifest.digest) is not None
+            export = _parse_manifest(db, station, manifest, known)
         except CryptoError as error:
             raise ImportRefused(str(error)) from None
-        # The same bundle again changes nothing, but is still read through: an altered copy of
-        # an imported bundle is refused like any other.
-        known = db.get(ImportedBundle, manifest.digest) is not None
-        if known:
-            entries = [_entry(raw) for raw in manifest.document.get("envelopes", [])]
-        else:
-            entries = _check_manifest(db, station, manifest.document, manifest.signer)
-        sizes = {entry.sha256: entry.size for entry in entries}
+        entries = list(export.envelopes)
+        sizes = export.member_sizes()
         total = sum(sizes.values())
         staging = None if known else vault.staging()
         try:
@@ -258,7 +189,6 @@ def import_bundle(
         return Report(manifest.digest, already_imported=True)
     report = Report(manifest.digest)
     try:
-        document = manifest.document
         custody.record(
             db,
             keys.signing,
@@ -267,8 +197,8 @@ def import_bundle(
             f"server:{manifest.signer.key_id}",
             {"manifest_sha256": manifest.digest},
             {
-                "sequence": document["sequence"],
-                "created": str(document.get("created")),
+                "sequence": export.sequence,
+                "created": export.created.isoformat(),
                 "envelopes": len(entries),
             },
         )
@@ -284,13 +214,13 @@ def import_bundle(
             ImportedBundle(
                 digest=manifest.digest,
                 signer=str(manifest.signer),
-                sequence=document["sequence"],
+                sequence=export.sequence,
                 envelopes=len(entries),
             )
         )
         pinned = db.get(TrustedServer, str(manifest.signer))
         assert pinned is not None
-        pinned.last_sequence = document["sequence"]
+        pinned.last_sequence = export.sequence
         staging.commit()  # envelopes reach the vault before the rows that name them
         db.commit()
     except BaseException:

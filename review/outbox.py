@@ -5,6 +5,7 @@ the server only ever holds a reply it cannot read. The outbox manifest is signed
 `tamga/outbox/v1` (not sealed: the server has no age key) and names the intended server.
 """
 
+import datetime
 import hashlib
 import os
 from pathlib import Path
@@ -13,15 +14,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crypto import X25519Recipient, seal_bytes
-from crypto.bundle import FORMAT, encode_manifest, write_bundle
+from crypto.bundle import write_bundle
 from crypto.files import atomic_new_file, write_private
+from crypto.manifests.outbox import OutboxEntry, OutboxManifest
 from crypto.signing import VerifyKey
 from review import custody
 from review.errors import ReviewError
 from review.models import Item, OutboxReply, OutboxState, TrustedServer, VaultEnvelope
 from review.station import Keys, Station
 
-CONTEXT = "tamga/outbox/v1"
 OUTBOX_DIR = "outbox"
 MAX_REPLY_CHARS = 20_000
 
@@ -122,24 +123,18 @@ def export_outbox(
         actor,
         details={"server": server_key, "replies": len(replies), "acknowledged": len(acks)},
     )
-    document = {
-        "format": FORMAT,
-        "kind": "outbox",
-        "sender": keys.signing.verify_key.key_id,
-        "receiver": server_key,
-        "sequence": sequence,
-        "created": head_event.body["time"][:10],
-        "custody_head": head_event.hash,
-        "custody_events": head_event.seq,
-        "acknowledged": sorted(acks),
-        "envelopes": [
-            {"sha256": r.sha256, "size": r.size, "kind": "reply", "source": r.source_id, "reply": r.id}
-            for r in replies
-        ],
-    }
-    manifest = encode_manifest(document, keys.signing, CONTEXT, [])
     written = False
     try:
+        manifest = OutboxManifest(
+            sender=keys.signing.verify_key.key_id,
+            receiver=server_key,
+            sequence=sequence,
+            created=datetime.date.fromisoformat(head_event.body["time"][:10]),
+            custody_head=head_event.hash,
+            custody_events=head_event.seq,
+            acknowledged=tuple(sorted(acks)),
+            envelopes=tuple(OutboxEntry(r.sha256, r.size, r.source_id, r.id) for r in replies),
+        ).encode(keys.signing)
         with atomic_new_file(out) as dst:
             write_bundle(
                 dst, manifest, ((f"{r.sha256}.age", _outbox_path(station, r.sha256)) for r in replies)

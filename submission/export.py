@@ -9,20 +9,20 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crypto.bundle import FORMAT, encode_manifest, sealed_manifest_size, tar_size, write_bundle
+from crypto.bundle import sealed_manifest_size, tar_size, write_bundle
 from crypto.files import atomic_new_file
+from crypto.manifests.export import CONTEXT as CONTEXT  # re-exported: tests sign bundles under it
+from crypto.manifests.export import ExportEntry, ExportManifest
 from crypto.signing import SigningKey, canonical_json
 from submission.errors import OperatorError
 from submission.models import Counter, Envelope, Submission, today
 from submission.settings import Settings
 from submission.store import EnvelopeStore
 
-CONTEXT = "tamga/export/v1"
 _SEQUENCE = "export"
 
 
@@ -34,7 +34,7 @@ class ExportError(OperatorError):
 class Entry:
     envelope_id: str
     path: Path
-    fields: dict[str, Any]
+    listed: ExportEntry  # its entry in the manifest
 
 
 def _entries(db: Session, store: EnvelopeStore, everything: bool) -> list[Entry]:
@@ -53,31 +53,29 @@ def _entries(db: Session, store: EnvelopeStore, everything: bool) -> list[Entry]
             Entry(
                 envelope.id,
                 path,
-                {
-                    "sha256": digest.hexdigest(),
-                    "size": path.stat().st_size,
-                    "kind": envelope.kind,
-                    "submission": submission.id,
-                    "item": envelope.item,
-                    "source": submission.source_id,
-                    "reply_recipient": submission.source.reply_recipient,
-                    "received": submission.day.isoformat(),
-                },
+                ExportEntry(
+                    sha256=digest.hexdigest(),
+                    size=path.stat().st_size,
+                    kind=envelope.kind,
+                    submission=submission.id,
+                    item=envelope.item,
+                    source=submission.source_id,
+                    reply_recipient=submission.source.reply_recipient,
+                    received=submission.day,
+                ),
             )
         )
     return entries
 
 
-def _document(settings: Settings, key: SigningKey, sequence: int, entries: list[Entry]) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "kind": "export",
-        "sender": key.verify_key.key_id,
-        "receivers": sorted(str(r) for r in settings.recipients),
-        "sequence": sequence,
-        "created": today().isoformat(),
-        "envelopes": [e.fields for e in entries],
-    }
+def _manifest(settings: Settings, key: SigningKey, sequence: int, entries: list[Entry]) -> ExportManifest:
+    return ExportManifest(
+        sender=key.verify_key.key_id,
+        receivers=tuple(sorted(str(r) for r in settings.recipients)),
+        sequence=sequence,
+        created=today(),
+        envelopes=tuple(e.listed for e in entries),
+    )
 
 
 _MANIFEST_BASE = 2048  # the document's fixed fields and the signature, generously
@@ -91,7 +89,7 @@ def _units(entries: list[Entry]) -> list[list[Entry]]:
     """A file's content and metadata envelopes travel together: the station pairs them per bundle."""
     units: dict[tuple[str, int], list[Entry]] = {}
     for entry in entries:
-        units.setdefault((entry.fields["submission"], entry.fields["item"]), []).append(entry)
+        units.setdefault((entry.listed.submission, entry.listed.item), []).append(entry)
     return list(units.values())
 
 
@@ -103,8 +101,8 @@ def _split(settings: Settings, entries: list[Entry], max_size: int | None) -> It
     group: list[Entry] = []
     manifest, sizes = _MANIFEST_BASE, list[int]()
     for unit in _units(entries):
-        unit_manifest = sum(len(canonical_json(entry.fields)) + 1 for entry in unit)
-        unit_sizes = [entry.fields["size"] for entry in unit]
+        unit_manifest = sum(len(canonical_json(entry.listed.to_json())) + 1 for entry in unit)
+        unit_sizes = [entry.listed.size for entry in unit]
         if group and _bundle_size(settings, manifest + unit_manifest, sizes + unit_sizes) > max_size:
             yield group
             group, manifest, sizes = [], _MANIFEST_BASE, []
@@ -149,16 +147,14 @@ def export(
     written = []
     for path, group in zip(paths, groups, strict=True):
         sequence = _next_sequence(db)
-        manifest = encode_manifest(
-            _document(settings, key, sequence, group), key, CONTEXT, list(settings.recipients)
-        )
+        manifest = _manifest(settings, key, sequence, group).encode(key, list(settings.recipients))
         with atomic_new_file(path) as dst:
-            write_bundle(dst, manifest, ((e.fields["sha256"] + ".age", e.path) for e in group))
+            write_bundle(dst, manifest, ((e.listed.sha256 + ".age", e.path) for e in group))
         for entry in group:
             db.execute(
                 update(Envelope)
                 .where(Envelope.id == entry.envelope_id)
-                .values(exported=True, sha256=entry.fields["sha256"])
+                .values(exported=True, sha256=entry.listed.sha256)
             )
         db.commit()
         written.append((path, len(group)))

@@ -1,30 +1,25 @@
-"""Replies from the station: import an outbox bundle, show replies to their source, delete them.
+"""Replies from the station, for `tamga-intake import-replies`: import an outbox bundle.
 
 An outbox is refused unless it is signed by a pinned station key under `tamga/outbox/v1`, names
 this server, and carries a sequence number above the last one imported from that station (the
-very same outbox again changes nothing). Acknowledged envelopes are deleted from disk after the
-database says so; a minimal row per submission stays so the source can see what arrived.
+very same outbox again changes nothing); its manifest is checked by crypto/manifests/outbox.py.
+Acknowledged envelopes are deleted from disk after the database says so; a minimal row per
+submission stays so the source can see what arrived. The web's side is submission/source_home.py.
 """
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crypto import CryptoError, X25519Identity, open_bytes
+from crypto import CryptoError
 from crypto.bundle import BundleReader
+from crypto.manifests.outbox import CONTEXT, OutboxEntry, OutboxManifest
 from crypto.signing import SigningKey, VerifyKey
 from submission.errors import OperatorError
 from submission.models import CustodyHead, Envelope, Reply, Source, Submission, TrustedStation
 from submission.store import EnvelopeStore, PendingEnvelope
-
-CONTEXT = "tamga/outbox/v1"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_ID = re.compile(r"[0-9a-zA-Z_-]{1,64}")
-MAX_REPLY_ENVELOPE = 1024 * 1024
 
 
 class RepliesRefused(OperatorError):
@@ -39,48 +34,11 @@ class Report:
     deleted_files: int = 0
 
 
-def _valid_reply(entry: Any) -> bool:
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get("sha256"), str)
-        and bool(_HEX64.fullmatch(entry["sha256"]))
-        and type(entry.get("size")) is int
-        and 0 < entry["size"] <= MAX_REPLY_ENVELOPE
-        and entry.get("kind") == "reply"
-        and isinstance(entry.get("source"), str)
-        and bool(_ID.fullmatch(entry["source"]))
-        and type(entry.get("reply")) is int
-    )
-
-
-def _check(document: dict[str, Any], station: TrustedStation, server: SigningKey) -> None:
-    if document.get("kind") != "outbox":
-        raise RepliesRefused("this bundle is not an outbox from a review station")
-    if document.get("receiver") != str(server.verify_key):
-        raise RepliesRefused("this outbox is meant for another intake server")
-    sequence = document.get("sequence")
-    if type(sequence) is not int or sequence <= station.last_sequence:
-        raise RepliesRefused(
-            f"outbox sequence {sequence} is not above the last one imported ({station.last_sequence}): "
-            "an old or replayed outbox"
-        )
-    acks, envelopes = document.get("acknowledged"), document.get("envelopes")
-    if not isinstance(acks, list) or not all(isinstance(a, str) and _HEX64.fullmatch(a) for a in acks):
-        raise RepliesRefused("outbox manifest is malformed: bad acknowledgements")
-    if not isinstance(envelopes, list) or not all(_valid_reply(e) for e in envelopes):
-        raise RepliesRefused("outbox manifest is malformed: bad reply entries")
-    if len({e["sha256"] for e in envelopes}) != len(envelopes):
-        raise RepliesRefused("outbox manifest lists the same reply twice")
-    head, events = document.get("custody_head"), document.get("custody_events")
-    if not isinstance(head, str) or not _HEX64.fullmatch(head) or type(events) is not int:
-        raise RepliesRefused("outbox manifest is malformed: bad custody head")
-
-
 def import_replies(db: Session, store: EnvelopeStore, server: SigningKey, path: Path) -> Report:
     trusted = [VerifyKey.parse(key) for key in db.scalars(select(TrustedStation.verify_key))]
     if not trusted:
         raise RepliesRefused("no review station key is pinned: run `tamga-intake trust-station` first")
-    staged: list[tuple[dict[str, Any], PendingEnvelope]] = []
+    staged: list[tuple[OutboxEntry, PendingEnvelope]] = []
     with open(path, "rb") as src:
         reader = BundleReader(src)
         try:
@@ -89,10 +47,9 @@ def import_replies(db: Session, store: EnvelopeStore, server: SigningKey, path: 
             assert station is not None
             if manifest.digest == station.last_digest:
                 return Report(already_imported=True)
-            document = manifest.document
-            _check(document, station, server)
-            entries = {e["sha256"]: e for e in document["envelopes"]}
-            for digest, stream in reader.envelopes({d: e["size"] for d, e in entries.items()}):
+            outbox = OutboxManifest.parse(manifest.document, str(server.verify_key), station.last_sequence)
+            entries = {entry.sha256: entry for entry in outbox.envelopes}
+            for digest, stream in reader.envelopes(outbox.member_sizes()):
                 pending = store.new()
                 staged.append((entries[digest], pending))
                 while block := stream.read():
@@ -107,7 +64,7 @@ def import_replies(db: Session, store: EnvelopeStore, server: SigningKey, path: 
             for _, pending in staged:
                 pending.discard()
             raise
-    return _apply(db, store, station, manifest.signer, manifest.digest, document, staged)
+    return _apply(db, store, station, manifest.signer, manifest.digest, outbox, staged)
 
 
 def _apply(
@@ -116,30 +73,30 @@ def _apply(
     station: TrustedStation,
     signer: VerifyKey,
     digest: str,
-    document: dict[str, Any],
-    staged: list[tuple[dict[str, Any], PendingEnvelope]],
+    outbox: OutboxManifest,
+    staged: list[tuple[OutboxEntry, PendingEnvelope]],
 ) -> Report:
     report = Report()
     doomed: list[str] = []
     try:
         for entry, pending in staged:
             known = db.scalars(
-                select(Reply.id).where(Reply.station == str(signer), Reply.station_reply == entry["reply"])
+                select(Reply.id).where(Reply.station == str(signer), Reply.station_reply == entry.reply)
             ).first()
-            if db.get(Source, entry["source"]) is None or known is not None:
+            if db.get(Source, entry.source) is None or known is not None:
                 pending.discard()  # the source was purged, or the reply came before
                 continue
             pending.commit()
             db.add(
                 Reply(
-                    source_id=entry["source"],
+                    source_id=entry.source,
                     station=str(signer),
-                    station_reply=entry["reply"],
+                    station_reply=entry.reply,
                     storage_name=pending.name,
                 )
             )
             report.replies += 1
-        acked = list(db.scalars(select(Envelope).where(Envelope.sha256.in_(document["acknowledged"]))))
+        acked = list(db.scalars(select(Envelope).where(Envelope.sha256.in_(outbox.acknowledged))))
         touched = {envelope.submission_id for envelope in acked}
         for envelope in acked:
             doomed.append(envelope.storage_name)
@@ -154,12 +111,12 @@ def _apply(
         db.add(
             CustodyHead(
                 station=str(signer),
-                sequence=document["sequence"],
-                head=document["custody_head"],
-                events=document["custody_events"],
+                sequence=outbox.sequence,
+                head=outbox.custody_head,
+                events=outbox.custody_events,
             )
         )
-        station.last_sequence = document["sequence"]
+        station.last_sequence = outbox.sequence
         station.last_digest = digest
         db.commit()
     except BaseException:
@@ -172,32 +129,3 @@ def _apply(
         store.shred(name)
         report.deleted_files += 1
     return report
-
-
-def read_replies(
-    db: Session, store: EnvelopeStore, source_id: str, identity: X25519Identity
-) -> list[dict[str, Any]]:
-    """Decrypt a source's replies in memory for this request only. Warning: returns plaintext."""
-    shown = []
-    query = select(Reply).where(Reply.source_id == source_id, Reply.deleted.is_(False)).order_by(Reply.day)
-    for reply in db.scalars(query):
-        if reply.storage_name is None:
-            continue
-        try:
-            text = open_bytes(store.path(reply.storage_name).read_bytes(), [identity]).decode(
-                "utf-8", "replace"
-            )
-        except (CryptoError, OSError):
-            text = None
-        shown.append({"id": reply.id, "day": reply.day, "text": text})
-    return shown
-
-
-def delete_reply(db: Session, store: EnvelopeStore, source_id: str, reply_id: str) -> None:
-    reply = db.get(Reply, reply_id)
-    if reply is None or reply.source_id != source_id or reply.deleted:
-        return
-    name, reply.deleted, reply.storage_name = reply.storage_name, True, None
-    db.commit()
-    if name:
-        store.shred(name)

@@ -2,11 +2,9 @@
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
-from submission import replies, sources
+from submission import source_home, sources
 from submission.codenames import new_codename
-from submission.models import Reply, Submission
 
 bp = Blueprint("source", __name__)
 
@@ -35,7 +33,7 @@ def login() -> str:
     identity = current_app.extensions["tamga.deriver"].derive(request.form.get("codename", ""))
     with _db() as db:
         source = sources.log_in(db, identity)
-        shown = replies.read_replies(db, _intake().store, source.id, identity)
+        shown = source_home.read_replies(db, _intake().store, source.id, identity)
     return _home(replies_shown=shown)
 
 
@@ -43,7 +41,7 @@ def login() -> str:
 def delete_reply(reply_id: str) -> ResponseReturnValue:
     source_id = sources.current_source_id()
     with _db() as db:
-        replies.delete_reply(db, _intake().store, source_id, reply_id)
+        source_home.delete_reply(db, _intake().store, source_id, reply_id)
     return redirect(url_for("source.submit_form", deleted=1), code=303)
 
 
@@ -66,21 +64,12 @@ def _home(replies_shown: list[dict[str, object]] | None = None) -> str:
     """The source's page: what arrived (by day), replies, and the upload form."""
     source_id = sources.current_source_id()
     with _db() as db:
-        submitted = db.execute(
-            select(Submission.day, Submission.acknowledged)
-            .where(Submission.source_id == source_id)
-            .order_by(Submission.day)
-        ).all()
-        waiting = db.scalar(
-            select(func.count())
-            .select_from(Reply)
-            .where(Reply.source_id == source_id, Reply.deleted.is_(False))
-        )
+        facts = source_home.home(db, source_id)
     return render_template(
         "intake/submit.html",
-        submitted=submitted,
+        submitted=facts.submitted,
         replies=replies_shown,
-        waiting=waiting,
+        waiting=facts.waiting,
         deleted=request.args.get("deleted") == "1",
         limits=_intake().settings.limits,
     )
