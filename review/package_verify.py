@@ -157,6 +157,7 @@ def _check_custody(excerpt: dict[str, Any], key: bytes, entries: list[dict[str, 
     by_seq = _check_chain(excerpt["chain"], excerpt["head"])
     objects = {f"item:{entry['id']}": entry for entry in entries}
     seen: dict[int, dict[str, Any]] = {}
+    last = 0
     for text in excerpt["records"]:
         data = text.encode("utf-8")
         try:
@@ -166,8 +167,8 @@ def _check_custody(excerpt: dict[str, Any], key: bytes, entries: list[dict[str, 
                 "a custody record's signature does not verify with the station's key"
             ) from None
         seq = body["seq"]
-        if seen and seq <= max(seen):
-            raise PackageRefused(f"custody records are out of order: event {seq} comes after {max(seen)}")
+        if not isinstance(seq, int) or seq <= last:
+            raise PackageRefused(f"custody records are out of order: event {seq} comes after {last}")
         link = by_seq.get(seq)
         if (
             link is None
@@ -181,7 +182,7 @@ def _check_custody(excerpt: dict[str, Any], key: bytes, entries: list[dict[str, 
             )
         if seq - 1 in by_seq and body["prev"] != by_seq[seq - 1]["hash"]:
             raise PackageRefused(f"custody event {seq} does not follow event {seq - 1} of the chain")
-        seen[seq] = body
+        seen[seq], last = body, seq
     if not seen or min(seen) != min(by_seq):
         raise PackageRefused("the custody chain does not start at the first record of these items")
     for seq, link in by_seq.items():

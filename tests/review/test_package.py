@@ -14,6 +14,7 @@ import pytest
 from crypto import _tar, sshsig
 from crypto.signing import VerifyKey, verify_document
 from review.cli import cli as review_cli
+from tests.catalogue import samples
 from tests.review.conftest import Intake, Station, sha256
 from tests.support.station import assert_ok, assert_refused, invoke
 
@@ -246,3 +247,24 @@ def found_envelope(station: Station, item_id: int) -> Path:
 
 def test_pubkey_ssh_needs_signing(station: Station) -> None:
     assert station.run("pubkey", "--ssh").exit_code == 2
+
+
+def test_a_file_that_itself_carries_gps_needs_include_identifying(
+    tmp_path: Path, station: Station, intake: Intake
+) -> None:
+    photo = samples.exif_jpeg()
+    intake.submit("", [(photo, "at the school.jpg", "image/jpeg")])
+    bundle = tmp_path / "tamga.tar"
+    intake.export_ok(bundle)
+    station.ok("import", bundle)
+    (item,) = station.items()
+    assert "gps" in item["identifying_metadata"]
+    out = tmp_path / "package.tar"
+    assert_refused(
+        station.run("package", item["id"], "--out", out), "identifying metadata (gps", "--include-identifying"
+    )
+    assert not out.exists()
+    station.ok("package", item["id"], "--out", out, "--include-identifying")
+    (entry,) = manifest_of(out)["items"]
+    assert entry["media"]["gps"] and entry["identifying_metadata"] == item["identifying_metadata"]
+    assert members(out)[entry["file"]] == photo and entry["file"].endswith(".jpg")
