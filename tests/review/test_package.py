@@ -6,6 +6,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 
 from crypto import _tar, sshsig
 from crypto.signing import VerifyKey, verify_document
+from crypto.x25519 import X25519Recipient
 from review.cli import cli as review_cli
 from tests.catalogue import samples
-from tests.review.conftest import Intake, Station, sha256
+from tests.review.conftest import Intake, Station, make_intake, sha256
+from tests.review.test_network import REPO, blocked_env
 from tests.support.station import assert_ok, assert_refused, invoke
 
 VIDEO = random.Random(14).randbytes(150 * 1024 + 3)  # several 64 KiB chunks
@@ -268,3 +271,50 @@ def test_a_file_that_itself_carries_gps_needs_include_identifying(
     (entry,) = manifest_of(out)["items"]
     assert entry["media"]["gps"] and entry["identifying_metadata"] == item["identifying_metadata"]
     assert members(out)[entry["file"]] == photo and entry["file"].endswith(".jpg")
+
+
+def test_package_and_verify_package_run_as_commands_with_sockets_failing(tmp_path: Path) -> None:
+    """The real console script, real unlocks; verify-package in another directory, no station at all."""
+    env, log = blocked_env(tmp_path)
+    env["PYTHONPATH"] += f":{REPO}"  # this tree's code, not the tree the venv's script was installed from
+    station = tmp_path / "station"
+    command = [sys.executable, "-c", "from review.cli import main; main()"]
+
+    def review(*args: object, cwd: Path = tmp_path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, *map(str, args)],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert review("--station", station, "init").returncode == 0
+    recipient = review("--station", station, "pubkey").stdout.splitlines()[-1]
+    made = make_intake(tmp_path / "intake", [X25519Recipient.parse(recipient)])
+    made.submit("", FILES[:1])
+    bundle = made.export_ok(tmp_path / "b.tar")[0][0]
+    made.close()
+    assert review("--station", station, "trust-server", str(made.key.verify_key)).returncode == 0
+    assert review("--station", station, "import", bundle).returncode == 0
+    out = tmp_path / "package.tar"
+    assert review("--station", station, "package", 1, "--out", out).returncode == 0
+    line = review("--station", station, "pubkey", "--signing", "--ssh").stdout.strip()
+
+    elsewhere = tmp_path / "expert"
+    elsewhere.mkdir()
+    shutil.copy(out, elsewhere / "package.tar")
+    checked = review("verify-package", "package.tar", "--key", line, cwd=elsewhere)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("Package verified: package.tar\n")
+    damaged = bytearray(out.read_bytes())
+    damaged[600] ^= 1  # a byte of the original
+    (elsewhere / "damaged.tar").write_bytes(bytes(damaged))
+    refused = review("verify-package", "damaged.tar", "--key", line, cwd=elsewhere)
+    assert refused.returncode == 1
+    assert (
+        refused.stderr
+        == "Error: item-1-original.mp4 does not match its SHA-256 in SHA256SUMS: it was changed\n"
+    )
+    assert [entry for entry in log.read_text().splitlines() if " attempt " in entry] == []
