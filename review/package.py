@@ -65,6 +65,8 @@ def _chosen(db: Session, item_ids: list[int], with_messages: bool, include_ident
     for item in chosen:
         if item.status == "undecryptable" or item.content_sha256 is None or item.size is None:
             raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
+        if item.size > _tar.MAX_MEMBER_SIZE:
+            raise ReviewError(f"item {item.id} is larger than a tar member can hold (8 GiB)")
         if item.kind == "message" and not with_messages:
             raise ReviewError(f"item {item.id} is a source's message: add --with-messages to package it")
         if item.identifying and not include_identifying:
