@@ -101,6 +101,15 @@ class SigningKey:
     def sign(self, context: str, message: bytes) -> bytes:
         return self._key.sign(_signed_bytes(context, message)).signature
 
+    def sign_sshsig(self, signed_data: bytes) -> bytes:
+        """Raw Ed25519 over OpenSSH SSHSIG signed data (crypto/sshsig.py builds it).
+
+        Safe beside sign(): SSHSIG data starts with "SSHSIG", ours with "tamga/signed-document".
+        """
+        if not signed_data.startswith(b"SSHSIG"):
+            raise ValueError("only SSHSIG signed data is signed raw")
+        return self._key.sign(signed_data).signature
+
 
 def _signed_bytes(context: str, message: bytes) -> bytes:
     if not context or "\x00" in context:

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import click
 
+from crypto import sshsig
 from crypto.signing import VerifyKey, fingerprint
-from review import catalogue, cli_catalogue, cli_custody, cli_outbox, custody, importer, items
+from review import catalogue, cli_catalogue, cli_custody, cli_outbox, cli_package, custody, importer, items
 from review.cli_support import Context, clean_errors, pass_context
 from review.models import STATUSES, TrustedServer
 from review.netguard import forbid_network
+from review.package_format import PRINCIPAL
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,14 +78,19 @@ def init(ctx: Context, server_key: str | None) -> None:
 
 @cli.command()
 @click.option("--signing", is_flag=True, help="Print the station's public signing key instead.")
+@click.option("--ssh", is_flag=True, help="With --signing: print it as an allowed_signers line only.")
 @pass_context
 @clean_errors
-def pubkey(ctx: Context, signing: bool) -> None:
+def pubkey(ctx: Context, signing: bool, ssh: bool) -> None:
     """Print the station's age1... recipient (or signing key) and its fingerprint.
 
     Example: tamga-review --station /media/station pubkey
     """
-    if signing:
+    if ssh and not signing:
+        raise click.UsageError("--ssh needs --signing")
+    if ssh:
+        click.echo(sshsig.allowed_signers_line(PRINCIPAL, ctx.station.verify_key.public_key))
+    elif signing:
         key = ctx.station.verify_key
         click.echo(f"Fingerprint: {key.fingerprint}")
         click.echo(f"Station signing key: {key}")
@@ -239,6 +246,8 @@ for command in (
     cli_outbox.reply,
     cli_outbox.export_outbox,
     cli_custody.custody_group,
+    cli_package.package_command,
+    cli_package.verify_package_command,
 ):
     cli.add_command(command)
 
