@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := age chromium chromium-driver postgresql tor ffmpeg fonts-dejavu-core
+APT_PACKAGES := age chromium chromium-driver postgresql tor ffmpeg fonts-dejavu-core openssh-client
 PG_DIR := $(CURDIR)/.pg
 
 .PHONY: demo test venv system-deps lint typecheck pytest clean extract-translations compile-translations
