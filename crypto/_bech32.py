@@ -68,12 +68,12 @@ def decode(text: str) -> tuple[str, bytes]:
     return hrp, bytes(_convert_bits(values[:-6], 5, 8, pad=False))
 
 
-def decode_key(text: str, hrp: str, secret: bool) -> bytes:
-    """The 32 bytes of a key string: the expected prefix, in one case (upper for secret keys,
+def decode_key(text: str, hrp: str, secret: bool, size: int = 32) -> bytes:
+    """The size bytes of a key string: the expected prefix, in one case (upper for secret keys,
     as age writes them); raise ValueError otherwise."""
     text = text.strip()
     found, data = decode(text)
-    if found != hrp or text != (text.upper() if secret else text.lower()) or len(data) != 32:
+    if found != hrp or text != (text.upper() if secret else text.lower()) or len(data) != size:
         raise ValueError("not a key of this kind")
     return data
 

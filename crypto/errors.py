@@ -52,3 +52,16 @@ class WeakPassphraseError(CryptoError):
 
 class BundleError(CryptoError):
     """A transfer bundle is malformed, tampered with, or not meant for us: nothing of it is used."""
+
+
+class RecipientMixError(CryptoError, ValueError):
+    """Post-quantum and classic recipients given for one envelope: the classic stanza would let a
+    future quantum computer open it, so the post-quantum one would protect nothing (age refuses too).
+    """
+
+    def __init__(
+        self,
+        message: str = "incompatible recipients: can't mix post-quantum (age1pq1...) and classic "
+        "(age1...) recipients in one envelope",
+    ) -> None:
+        super().__init__(message)
