@@ -1,6 +1,5 @@
 """Recipient and identity strings of either kind, classic X25519 or hybrid post-quantum, by prefix."""
 
-from crypto.errors import KeyFormatError
 from crypto.hybrid import HybridIdentity, HybridRecipient
 from crypto.x25519 import X25519Identity, X25519Recipient
 
@@ -10,24 +9,16 @@ AnyIdentity = X25519Identity | HybridIdentity
 
 def parse_recipient(text: str) -> AnyRecipient:
     """An age1pq1... (hybrid) or age1... (X25519) string; KeyFormatError on anything else."""
-    stripped = text.strip()
-    if stripped.lower().startswith("age1pq1"):
-        return HybridRecipient.parse(stripped)
-    if stripped.lower().startswith("age1"):
-        return X25519Recipient.parse(stripped)
-    raise KeyFormatError("malformed recipient: expected an age1... or age1pq1... string")
+    if text.strip().lower().startswith("age1pq1"):
+        return HybridRecipient.parse(text)
+    return X25519Recipient.parse(text)
 
 
 def parse_identity(text: str) -> AnyIdentity:
     """An AGE-SECRET-KEY-PQ-1... or AGE-SECRET-KEY-1... string. Warning: handles secret keys."""
-    stripped = text.strip()
-    if stripped.upper().startswith("AGE-SECRET-KEY-PQ-1"):
-        return HybridIdentity.parse(stripped)
-    if stripped.upper().startswith("AGE-SECRET-KEY-1"):
-        return X25519Identity.parse(stripped)
-    raise KeyFormatError(
-        "malformed identity: expected an AGE-SECRET-KEY-1... or AGE-SECRET-KEY-PQ-1... string"
-    )
+    if text.strip().upper().startswith("AGE-SECRET-KEY-PQ-1"):
+        return HybridIdentity.parse(text)
+    return X25519Identity.parse(text)
 
 
 def generate_identity(post_quantum: bool = True) -> AnyIdentity:
