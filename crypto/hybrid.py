@@ -43,6 +43,7 @@ class HybridRecipient:
             raise KeyFormatError("malformed hybrid recipient: not a valid ML-KEM-768 key") from None
         self.public_key = public_key
         self._key = hpke.MLKEM768X25519PublicKey(pq, classic)
+        self._text = ""  # the Bech32 form, ~2,000 characters: encoded once, on first use
 
     @classmethod
     def parse(cls, text: str) -> "HybridRecipient":
@@ -53,7 +54,9 @@ class HybridRecipient:
         return cls(data)
 
     def __str__(self) -> str:
-        return _bech32.encode_key(_RECIPIENT_HRP, self.public_key, secret=False)
+        if not self._text:
+            self._text = _bech32.encode_key(_RECIPIENT_HRP, self.public_key, secret=False)
+        return self._text
 
     def __repr__(self) -> str:
         return f"HybridRecipient({str(self)[:24]}...)"
