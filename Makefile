@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := age chromium chromium-driver postgresql tor ffmpeg fonts-dejavu-core openssh-client
+# Installed only where `npm` is missing: a machine's own Node.js (with its bundled npm) is kept.
+NODE_APT_PACKAGES := nodejs npm
 PG_DIR := $(CURDIR)/.pg
 
-.PHONY: demo test venv system-deps lint typecheck pytest clean extract-translations compile-translations
+.PHONY: demo test venv system-deps node-deps lint typecheck pytest clean extract-translations compile-translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,16 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# typage (npm age-encryption), the independent age implementation the crypto tests run under Node:
+# exactly the versions and integrity hashes of package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "installing: $(NODE_APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NODE_APT_PACKAGES) >/dev/null; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+node-deps: node_modules/.installed
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -33,7 +45,7 @@ typecheck: venv
 	$(BIN)/mypy --strict crypto
 	$(BIN)/mypy submission review
 
-pytest: venv system-deps
+pytest: venv system-deps node-deps
 	bash tests/tools/postgres.sh start $(PG_DIR)
 	TAMGA_TEST_DATABASE_URL="$$(cat $(PG_DIR)/url)" $(BIN)/pytest -q -p no:cacheprovider; \
 	  status=$$?; bash tests/tools/postgres.sh stop $(PG_DIR); exit $$status
@@ -56,4 +68,4 @@ compile-translations: venv
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
-	rm -rf $(VENV) $(PG_DIR) build *.egg-info
+	rm -rf $(VENV) $(PG_DIR) build *.egg-info node_modules

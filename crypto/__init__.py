@@ -1,4 +1,4 @@
-"""Tamga's sealed envelopes: age v1 with X25519 recipients, on PyNaCl.
+"""Tamga's sealed envelopes: age v1 with hybrid post-quantum or X25519 recipients.
 
 Seal to recipients (public), open with identities (secret). See crypto/FORMAT.md.
 """
@@ -8,6 +8,7 @@ from crypto.envelope import (
     Identity,
     Recipient,
     Sealer,
+    check_recipients,
     inspect,
     open_bytes,
     open_chunks,
@@ -22,23 +23,38 @@ from crypto.errors import (
     KeyFormatError,
     NoIdentityMatchError,
     PayloadError,
+    RecipientMixError,
     SignatureError,
     WeakPassphraseError,
     WrongPassphraseError,
+)
+from crypto.hybrid import HybridIdentity, HybridRecipient
+from crypto.keys import (
+    AnyIdentity,
+    AnyRecipient,
+    generate_identity,
+    is_post_quantum,
+    parse_identity,
+    parse_recipient,
 )
 from crypto.scrypt import ScryptIdentity, ScryptRecipient
 from crypto.x25519 import X25519Identity, X25519Recipient
 
 __all__ = [
+    "AnyIdentity",
+    "AnyRecipient",
     "CryptoError",
     "EnvelopeFacts",
     "HeaderError",
     "HeaderMACError",
+    "HybridIdentity",
+    "HybridRecipient",
     "Identity",
     "KeyFormatError",
     "NoIdentityMatchError",
     "PayloadError",
     "Recipient",
+    "RecipientMixError",
     "ScryptIdentity",
     "ScryptRecipient",
     "Sealer",
@@ -47,10 +63,15 @@ __all__ = [
     "WrongPassphraseError",
     "X25519Identity",
     "X25519Recipient",
+    "check_recipients",
+    "generate_identity",
     "inspect",
+    "is_post_quantum",
     "open_bytes",
     "open_chunks",
     "open_stream",
+    "parse_identity",
+    "parse_recipient",
     "seal_bytes",
     "seal_stream",
 ]

@@ -1,5 +1,8 @@
 """HKDF, AEAD and base64 exactly as age uses them; every failure becomes a category error upstream.
 
+The AEAD is pyca `cryptography`'s ChaCha20Poly1305 (OpenSSL's assembly), about twice PyNaCl's
+rate on 64 KiB chunks; PyNaCl keeps X25519, Ed25519, scrypt and Argon2.
+
 Warning: the functions here handle raw keys. They are private to crypto/.
 """
 
@@ -8,10 +11,11 @@ import hashlib
 import hmac
 import re
 
-from nacl import bindings
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 KEY_SIZE = 32
-TAG_SIZE = bindings.crypto_aead_chacha20poly1305_ietf_ABYTES
+TAG_SIZE = 16
 _ZERO_NONCE = bytes(12)
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]*")
 
@@ -27,16 +31,33 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes
     return out[:length]
 
 
+class Aead:
+    """ChaCha20-Poly1305 under one key, set up once for every chunk it seals or opens.
+
+    Takes any buffer (bytes, a memoryview slice) so callers need not copy a chunk out first.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._cipher = ChaCha20Poly1305(key)
+
+    def seal(self, nonce: bytes, plaintext: bytes | bytearray | memoryview) -> bytes:
+        return self._cipher.encrypt(nonce, plaintext, None)
+
+    def open(self, nonce: bytes, ciphertext: bytes | memoryview) -> bytes | None:
+        """Return the plaintext, or None when the tag does not verify."""
+        try:
+            return self._cipher.decrypt(nonce, ciphertext, None)
+        except InvalidTag:  # callers map None to a failure category
+            return None
+
+
 def aead_seal(key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
-    return bindings.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, None, nonce, key)
+    return Aead(key).seal(nonce, plaintext)
 
 
 def aead_open(key: bytes, nonce: bytes, ciphertext: bytes) -> bytes | None:
     """Return the plaintext, or None when the tag does not verify."""
-    try:
-        return bindings.crypto_aead_chacha20poly1305_ietf_decrypt(ciphertext, None, nonce, key)
-    except Exception:  # PyNaCl raises its own CryptoError; callers map None to a category
-        return None
+    return Aead(key).open(nonce, ciphertext)
 
 
 def wrap_key(key: bytes, file_key: bytes) -> bytes:

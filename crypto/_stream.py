@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from crypto._primitives import TAG_SIZE, aead_open, aead_seal, hkdf_sha256
+from crypto._primitives import TAG_SIZE, Aead, hkdf_sha256
 from crypto.errors import HeaderError, PayloadError
 
 CHUNK_SIZE = 64 * 1024
@@ -49,10 +49,10 @@ class PayloadWriter:
         nonce = os.urandom(NONCE_SIZE)
         dst.write(nonce)
         self._dst = dst
-        self._key = payload_key(file_key, nonce)
-        # Plaintext not sealed yet, at most one chunk: the caller's own bytes object when it can be
-        # (no copy), a bytearray while small writes fill a chunk.
-        self._pending: bytes | bytearray = b""
+        self._aead = Aead(payload_key(file_key, nonce))
+        # Plaintext not sealed yet, at most one chunk: a view of the caller's own bytes object when
+        # it can be (no copy), a bytearray while small writes fill a chunk.
+        self._pending: bytes | bytearray | memoryview = b""
         self._counter = 0
         self._finished = False
 
@@ -73,19 +73,21 @@ class PayloadWriter:
                 if start >= len(data):
                     return
             # More plaintext follows, so the pending chunk is not the last one.
-            self._emit(bytes(self._pending), last=False)
+            self._emit(self._pending, last=False)
             self._pending = b""
-        # Keep at least one byte back: only close() knows which chunk is the last.
+        # Keep at least one byte back: only close() knows which chunk is the last. Chunks are
+        # views of data (immutable bytes), so none is copied before the AEAD reads it.
+        view = memoryview(data)
         end = len(data)
         while end - start > CHUNK_SIZE:
-            self._emit(data[start : start + CHUNK_SIZE], last=False)
+            self._emit(view[start : start + CHUNK_SIZE], last=False)
             start += CHUNK_SIZE
-        self._pending = data[start:] if start else data
+        self._pending = view[start:] if start else data
 
     def close(self) -> None:
         if self._finished:
             raise ValueError("sealer is already closed or aborted")
-        self._emit(bytes(self._pending), last=True)
+        self._emit(self._pending, last=True)
         self._pending = b""
         self._finished = True
 
@@ -94,8 +96,8 @@ class PayloadWriter:
         self._finished = True
         self._pending = b""
 
-    def _emit(self, chunk: bytes, last: bool) -> None:
-        self._dst.write(aead_seal(self._key, _chunk_nonce(self._counter, last), chunk))
+    def _emit(self, chunk: bytes | bytearray | memoryview, last: bool) -> None:
+        self._dst.write(self._aead.seal(_chunk_nonce(self._counter, last), chunk))
         self._counter += 1
 
 
@@ -112,7 +114,7 @@ def iter_payload(src: BinaryIO, file_key: bytes, nonce: bytes) -> Iterator[bytes
     A full-size chunk is tried as a middle chunk, then as the final one, so a payload that is an
     exact multiple of 64 KiB needs no read-ahead. Bytes after the final chunk are refused.
     """
-    key = payload_key(file_key, nonce)
+    aead = Aead(payload_key(file_key, nonce))
     counter = 0
     while True:
         sealed = read_full(src, SEALED_CHUNK_SIZE)
@@ -121,10 +123,10 @@ def iter_payload(src: BinaryIO, file_key: bytes, nonce: bytes) -> Iterator[bytes
         last = len(sealed) < SEALED_CHUNK_SIZE
         if last and counter and len(sealed) == TAG_SIZE:
             raise PayloadError("final chunk is empty: the envelope is damaged")
-        plaintext = aead_open(key, _chunk_nonce(counter, last), sealed)
+        plaintext = aead.open(_chunk_nonce(counter, last), sealed)
         if plaintext is None and not last:
             last = True
-            plaintext = aead_open(key, _chunk_nonce(counter, last), sealed)
+            plaintext = aead.open(_chunk_nonce(counter, last), sealed)
         if plaintext is None:
             raise PayloadError(
                 "payload does not verify: the envelope is truncated, corrupted or tampered with"

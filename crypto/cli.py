@@ -17,7 +17,7 @@ from crypto import envelope
 from crypto.errors import CryptoError
 from crypto.files import atomic_new_file
 from crypto.keyfile import read_identity_file, read_passphrase, write_identity_file
-from crypto.x25519 import X25519Identity, X25519Recipient
+from crypto.keys import AnyIdentity, generate_identity, parse_recipient
 
 
 class CliError(Exception):
@@ -58,13 +58,13 @@ def _atomic_output(path: str | None, binary_to_terminal: bool = True) -> Iterato
 
 
 def _keygen(args: argparse.Namespace) -> None:
-    identity = X25519Identity.generate()
+    identity = generate_identity(post_quantum=args.post_quantum)
     passphrase = None if args.plain else _passphrase_source(args, confirm=True)()
     write_identity_file(args.output, identity, passphrase)
     print(f"Public key: {identity.recipient}", file=sys.stderr)
 
 
-def _identities(args: argparse.Namespace) -> list[X25519Identity]:
+def _identities(args: argparse.Namespace) -> list[AnyIdentity]:
     identities, encrypted = read_identity_file(args.identity, _passphrase_source(args, confirm=False))
     if not encrypted:
         print(f"warning: {args.identity} is not passphrase-protected", file=sys.stderr)
@@ -77,7 +77,7 @@ def _recipient(args: argparse.Namespace) -> None:
 
 
 def _seal(args: argparse.Namespace) -> None:
-    recipients = [X25519Recipient.parse(text) for text in args.recipient]
+    recipients = [parse_recipient(text) for text in args.recipient]
     with _input(args.input) as src, _atomic_output(args.output, binary_to_terminal=False) as out:
         envelope.seal_stream(src, out, recipients)
 
@@ -102,7 +102,8 @@ def _inspect(args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m crypto", description="Seal and open age v1 envelopes (X25519 recipients)."
+        prog="python -m crypto",
+        description="Seal and open age v1 envelopes (X25519 or hybrid post-quantum recipients).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -114,12 +115,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     keygen.add_argument("-o", "--output", required=True, metavar="FILE")
     keygen.add_argument("--plain", action="store_true", help="do not protect it with a passphrase")
+    keygen.add_argument(
+        "--post-quantum",
+        action="store_true",
+        help="a hybrid ML-KEM-768 + X25519 key (age1pq1...): opens with age >= 1.3 and typage only",
+    )
     passphrase_options(keygen)
     keygen.set_defaults(run=_keygen)
 
     recipient = commands.add_parser(
         "recipient",
-        help="print the age1... recipient of an identity file",
+        help="print the age1... or age1pq1... recipient of an identity file",
         epilog="example: python -m crypto recipient station.key",
     )
     recipient.add_argument("identity", metavar="FILE")

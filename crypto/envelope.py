@@ -8,7 +8,8 @@ from typing import BinaryIO, Protocol
 
 from crypto import _header, _stream
 from crypto._header import Stanza
-from crypto.errors import HeaderError, NoIdentityMatchError
+from crypto.errors import HeaderError, NoIdentityMatchError, RecipientMixError
+from crypto.hybrid import HybridRecipient
 from crypto.scrypt import STANZA_TYPE as SCRYPT
 
 FILE_KEY_SIZE = 16
@@ -22,6 +23,18 @@ class Identity(Protocol):
     def unwrap(self, stanzas: tuple[Stanza, ...]) -> bytes | None: ...
 
 
+def check_recipients(recipients: Sequence[Recipient]) -> None:
+    """Refuse a set of recipients no envelope may have: none, or hybrid mixed with classic.
+
+    Callers that take recipients from configuration can call it early, to refuse at start-up.
+    """
+    if not recipients:
+        raise ValueError("seal needs at least one recipient")
+    hybrid = sum(isinstance(recipient, HybridRecipient) for recipient in recipients)
+    if 0 < hybrid < len(recipients):
+        raise RecipientMixError()
+
+
 class Sealer:
     """An envelope written as bytes are pushed in: write(), then close() or abort().
 
@@ -30,8 +43,7 @@ class Sealer:
     """
 
     def __init__(self, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
-        if not recipients:
-            raise ValueError("seal needs at least one recipient")
+        check_recipients(recipients)
         file_key = os.urandom(FILE_KEY_SIZE)
         stanzas = [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
         if len(stanzas) > 1 and any(s.type == SCRYPT for s in stanzas):

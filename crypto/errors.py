@@ -60,3 +60,16 @@ class BundleError(CryptoError):
 
 class ManifestError(BundleError):
     """A bundle's manifest verified but breaks its format (crypto/manifests/): the bundle is refused."""
+
+
+class RecipientMixError(CryptoError, ValueError):
+    """Post-quantum and classic recipients given for one envelope: the classic stanza would let a
+    future quantum computer open it, so the post-quantum one would protect nothing (age refuses too).
+    """
+
+    def __init__(
+        self,
+        message: str = "incompatible recipients: can't mix post-quantum (age1pq1...) and classic "
+        "(age1...) recipients in one envelope",
+    ) -> None:
+        super().__init__(message)

@@ -20,8 +20,8 @@ from crypto.errors import (
     WrongPassphraseError,
 )
 from crypto.files import write_private
+from crypto.keys import AnyIdentity, parse_identity
 from crypto.scrypt import DEFAULT_WORK_FACTOR, MIN_PASSPHRASE_LENGTH, ScryptIdentity, ScryptRecipient
-from crypto.x25519 import X25519Identity
 
 MAX_KEY_FILE_SIZE = 64 * 1024
 MAX_PASSPHRASE_FILE_SIZE = 64 * 1024
@@ -146,17 +146,17 @@ def read_secret_file(path: str, passphrase: Passphrase) -> SecretText:
     return SecretText(lines, encrypted)
 
 
-def identity_file_text(identity: X25519Identity) -> str:
+def identity_file_text(identity: AnyIdentity) -> str:
     """The text of an identity file as age-keygen lays it out. Warning: secret."""
     day = datetime.date.today().isoformat()
     return f"# created: {day}\n# public key: {identity.recipient}\n{identity.to_text()}\n"
 
 
-def write_identity_file(path: str, identity: X25519Identity, passphrase: str | None) -> None:
+def write_identity_file(path: str, identity: AnyIdentity, passphrase: str | None) -> None:
     write_secret_file(path, identity_file_text(identity), passphrase)
 
 
-def read_identity_file(path: str, passphrase: Passphrase) -> tuple[list[X25519Identity], bool]:
-    """Return the identities in path and whether the file was passphrase-protected."""
+def read_identity_file(path: str, passphrase: Passphrase) -> tuple[list[AnyIdentity], bool]:
+    """Return the identities (X25519 or hybrid) in path and whether it was passphrase-protected."""
     secret = read_secret_file(path, passphrase)
-    return [X25519Identity.parse(line) for line in secret.lines], secret.encrypted
+    return [parse_identity(line) for line in secret.lines], secret.encrypted

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from crypto import CryptoError, X25519Identity, X25519Recipient, open_bytes, seal_bytes
+from crypto import AnyIdentity, CryptoError, X25519Identity, X25519Recipient, open_bytes, seal_bytes
 from crypto.files import write_private
 from crypto.keyfile import (
     check_new_passphrase,
@@ -43,7 +43,7 @@ SCHEMA_VERSION = 1  # raise with every change to review/models.py (no migrations
 class Keys:
     """The station's private keys. Warning: secret; never logged."""
 
-    identity: X25519Identity
+    identity: AnyIdentity
     signing: SigningKey
 
     def __repr__(self) -> str:
@@ -114,7 +114,7 @@ class Station:
             raise StationError("the station's key files do not match station.json")
         return keys
 
-    def _signing_key(self, identity: X25519Identity) -> SigningKey:
+    def _signing_key(self, identity: AnyIdentity) -> SigningKey:
         try:
             sealed = (self.root / SIGNING_FILE).read_bytes()
         except OSError as error:

@@ -11,7 +11,6 @@ import crypto
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "cctv-age"
 SKIPPED = {
-    "hybrid": "hybrid post-quantum (ML-KEM) recipients are not implemented; Tamga seals to X25519 only",
     "armor": "ASCII armor is not implemented: Tamga writes and reads binary envelopes only",
 }
 CATEGORIES = {
@@ -33,7 +32,7 @@ def _load(name: str) -> tuple[dict[str, str], list[crypto.Identity], bytes]:
     for line in header.decode().splitlines():
         key, _, value = line.partition(": ")
         if key == "identity":
-            identities.append(crypto.X25519Identity.parse(value))
+            identities.append(crypto.parse_identity(value))
         elif key == "passphrase":
             identities.append(crypto.ScryptIdentity(value))
         else:
