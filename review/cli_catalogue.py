@@ -1,17 +1,13 @@
 """tamga-review commands that catalogue evidence: taxonomy, tag, status, note, report."""
 
-import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from crypto.files import atomic_new_file
-from review import catalogue, custody, items, report, taxonomy
+from review import catalogue, items, report, taxonomy
 from review.cli_support import Context, clean_errors, pass_context
-from review.errors import ReviewError
 from review.models import STATUSES
 
 
@@ -60,15 +56,10 @@ def tag(
     Example: tamga-review --station S tag 3 --incident ballot.stuffing --polling-station 112 --region Almaty
     """
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        for code in incidents:
-            taxonomy.validate(code)
-        if when is not None:
-            catalogue.parse_when(when)
         catalogue.tag(
             db,
-            ctx.unlock().signing,
-            item,
+            ctx.unlock,
+            item_id,
             ctx.actor,
             list(incidents),
             list(tags),
@@ -91,8 +82,7 @@ def status(ctx: Context, item_id: int, status: str) -> None:
     Example: tamga-review --station /media/station status 3 verified
     """
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        catalogue.set_status(db, ctx.unlock().signing, item, status, ctx.actor)
+        catalogue.set_status(db, ctx.unlock, item_id, status, ctx.actor)
     click.echo(f"Item {item_id} is now {status}")
 
 
@@ -108,8 +98,7 @@ def note(ctx: Context, item_id: int, text: str | None) -> None:
     """
     body = text if text is not None else sys.stdin.read()
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        catalogue.add_note(db, ctx.unlock().signing, item, body, ctx.actor)
+        catalogue.add_note(db, ctx.unlock, item_id, body, ctx.actor)
     click.echo(f"Noted item {item_id}")
 
 
@@ -141,32 +130,10 @@ def report_command(
 
     Example: tamga-review --station /media/station report --format html --out report.html
     """
-    if out is not None and os.path.lexists(out):
-        raise ReviewError(f"{out} already exists: refusing to overwrite it")
-    keys = ctx.unlock()
+    where = items.Filter(status, incident, region, polling_station)
     with ctx.station.sessions()() as db:
-        found = catalogue.filtered(db, status, incident, region, polling_station)
-        texts = {}
-        if include_identifying:
-            for item in found:
-                if item.kind == "message" and item.status != "undecryptable":
-                    texts[item.id] = items.read_message(ctx.station, db, keys, item, ctx.actor)
-        document = report.render(report.build(db, found, include_identifying, texts), fmt)
-        digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
-        custody.record(
-            db,
-            keys.signing,
-            "reported",
-            "report",
-            ctx.actor,
-            {"report_sha256": digest},
-            {"format": fmt, "items": len(found), "includes_identifying_data": include_identifying},
-        )
-        if out is None:
-            db.commit()
-            click.echo(document, nl=False)
-            return
-        with atomic_new_file(out) as target:
-            target.write(document.encode("utf-8"))
-        db.commit()
-    click.echo(f"Wrote {out} (sha256 {digest})", err=True)
+        written = report.write(ctx.station, db, ctx.unlock, fmt, out, include_identifying, where, ctx.actor)
+    if out is None:
+        click.echo(written.document, nl=False)
+    else:
+        click.echo(f"Wrote {out} (sha256 {written.sha256})", err=True)

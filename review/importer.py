@@ -7,13 +7,12 @@ Importing the same bundle again changes nothing.
 """
 
 import datetime
-import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,10 +20,9 @@ from sqlalchemy.orm import Session
 from crypto import CryptoError, KeyFormatError, X25519Recipient, open_bytes, open_chunks
 from crypto.bundle import BundleReader
 from crypto.signing import VerifyKey
-from review import catalogue, custody, media
+from review import catalogue, custody, items, media
 from review.errors import ImportRefused
-from review.models import ImportedBundle, Item, TrustedServer, VaultEnvelope
-from review.probe_worker import sniff
+from review.models import ImportedBundle, TrustedServer, VaultEnvelope
 from review.station import Keys, Station
 from review.vault import Staging, Vault, private_copy
 
@@ -117,29 +115,6 @@ def _check_manifest(
     return entries
 
 
-@dataclass
-class ContentFacts:
-    sha256: str
-    size: int
-    media_type: str
-    copied: bool
-
-
-def _content_facts(path: Path, keys: Keys, copy: BinaryIO | None) -> ContentFacts:
-    """Hash and measure the plaintext in a stream; copy media files (sniffed) for the probe."""
-    digest, size, media_type, copied = hashlib.sha256(), 0, "application/octet-stream", False
-    with open(path, "rb") as src:
-        for chunk in open_chunks(src, [keys.identity]):
-            if size == 0:
-                media_type = sniff(chunk[:4096])
-                copied = copy is not None and media.worth_probing(media_type)
-            digest.update(chunk)
-            size += len(chunk)
-            if copied:
-                copy.write(chunk)  # type: ignore[union-attr]
-    return ContentFacts(digest.hexdigest(), size, media_type, copied)
-
-
 def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     if path.stat().st_size > MAX_METADATA_ENVELOPE:
         return None, None
@@ -153,6 +128,19 @@ def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     return (name if isinstance(name, str) else None), (kind if isinstance(kind, str) else None)
 
 
+def _open_content(path: Path, keys: Keys, kind: str) -> media.Content | str:
+    """What the content shows (a file's media probed), or the name of the error it failed with."""
+    try:
+        with open(path, "rb") as src:
+            chunks = open_chunks(src, [keys.identity])
+            if kind != "file":
+                return media.examine(chunks, None)
+            with private_copy() as copy:
+                return media.examine(chunks, copy)
+    except CryptoError as error:
+        return type(error).__name__
+
+
 def _catalogue(
     db: Session, keys: Keys, staging: Staging, entries: list[Entry], bundle: str, actor: str, report: Report
 ) -> None:
@@ -160,11 +148,14 @@ def _catalogue(
     for entry in entries:
         if entry.kind == "file-metadata":
             continue
-        if db.scalars(select(Item.id).where(Item.envelope_sha256 == entry.sha256)).first() is not None:
+        if items.is_catalogued(db, entry.sha256):
             report.skipped += 1
             continue
-        item = Item(
-            kind="file" if entry.kind == "file-content" else "message",
+        kind = "file" if entry.kind == "file-content" else "message"
+        meta = metadata.get((entry.submission, entry.item)) if kind == "file" else None
+        name, declared_type = _metadata(staging.location(meta.sha256), keys) if meta else (None, None)
+        arrival = catalogue.Arrival(
+            kind=kind,
             envelope_sha256=entry.sha256,
             envelope_size=entry.size,
             submission=entry.submission,
@@ -173,43 +164,13 @@ def _catalogue(
             reply_recipient=entry.reply_recipient,
             received=entry.received,
             bundle=bundle,
+            metadata_sha256=meta.sha256 if meta else None,
+            original_name=name,
+            declared_type=declared_type,
         )
-        meta = metadata.get((entry.submission, entry.item)) if entry.kind == "file-content" else None
-        if meta is not None:
-            item.metadata_sha256 = meta.sha256
-            item.original_name, item.declared_type = _metadata(staging.location(meta.sha256), keys)
-        reason = ""
-        with private_copy() as (copy, copy_path):
-            try:
-                facts = _content_facts(
-                    staging.location(entry.sha256), keys, copy if item.kind == "file" else None
-                )
-            except CryptoError as error:
-                item.status = "undecryptable"
-                reason = type(error).__name__
-            else:
-                item.content_sha256, item.size = facts.sha256, facts.size
-                if item.kind == "file":
-                    copy.close()
-                    probed = media.probe(copy_path) if facts.copied else media.Facts("ok")
-                    probed.values.setdefault("media_type", facts.media_type)
-                    catalogue.apply_facts(item, probed)
-        db.add(item)
-        db.flush()
-        catalogue.link_duplicates(db, item)
-        hashes = {"envelope_sha256": entry.sha256}
-        if item.content_sha256:
-            hashes["content_sha256"] = item.content_sha256
-        if item.metadata_sha256:
-            hashes["metadata_envelope_sha256"] = item.metadata_sha256
-        if item.status == "undecryptable":
-            custody.record(
-                db, keys.signing, "quarantined", f"item:{item.id}", actor, hashes, {"reason": reason}
-            )
-            report.quarantined.append(item.id)
-        else:
-            custody.record(db, keys.signing, "imported", f"item:{item.id}", actor, hashes, {"bundle": bundle})
-            report.items.append(item.id)
+        opened = _open_content(staging.location(entry.sha256), keys, kind)
+        item = catalogue.add_item(db, keys.signing, actor, arrival, opened)
+        (report.quarantined if isinstance(opened, str) else report.items).append(item.id)
 
 
 def import_bundle(

@@ -1,0 +1,36 @@
+"""Text a source (or a reviewer) controls, made harmless where people read it.
+
+Terminals and browsers obey control and bidi-override characters, and spreadsheets run cells that
+look like formulas: every human-readable output of the station passes text through here first.
+JSON output is exact JSON and never goes through this module.
+"""
+
+import unicodedata
+
+# Bidirectional overrides and isolates: they can make text display in a misleading order.
+_BIDI = {
+    chr(c) for c in (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F)
+}
+_HIDDEN = ("Cc", "Cf", "Cs", "Co")
+# Spreadsheets run a cell that starts with one of these; tab and CR count (OWASP, CSV injection).
+FORMULA_START = frozenset("=+-@\t\r")
+
+
+def _escape(char: str) -> str:
+    return f"\\u{ord(char):04x}"
+
+
+def _hidden(char: str) -> bool:
+    """A character that acts on the display instead of showing: control, format, bidi, private."""
+    return char in _BIDI or unicodedata.category(char) in _HIDDEN
+
+
+def neutralise(text: str) -> str:
+    """A text block: control and bidi-override characters as visible \\u escapes; newlines and tabs kept."""
+    return "".join(_escape(c) if c not in "\n\t" and _hidden(c) else c for c in text)
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A CSV cell a spreadsheet will not evaluate, with bidi overrides made visible."""
+    text = neutralise(text)
+    return "'" + text if text.startswith(tuple(FORMULA_START)) else text
