@@ -16,7 +16,7 @@ from review import cli_catalogue, cli_custody, cli_outbox, importer, items, prov
 from review.cli_support import Context, clean_errors, pass_context
 from review.models import STATUSES
 from review.netguard import forbid_network
-from review.safe_text import neutralise
+from review.safe_text import one_line
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,7 +160,7 @@ def list_command(
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        name = neutralise(row["name"] or "") or "-"
+        name = one_line(row["name"] or "") or "-"
         click.echo(
             f"{row['id']:>5}  {row['kind']:<7}  {row['status']:<13}  {row['received']}  "
             f"{row['size'] if row['size'] is not None else '?':>12}  {name}"
@@ -184,7 +184,7 @@ def show(ctx: Context, item_id: int, as_json: bool) -> None:
         return
     for key, value in facts.items():
         if key != "text":
-            click.echo(f"{key}: {neutralise(str(value)) if value is not None else '-'}")
+            click.echo(f"{key}: {one_line(str(value)) if value is not None else '-'}")
     if "text" in facts:
         click.echo("")
         click.echo(facts["text"])

@@ -6,7 +6,7 @@ import click
 
 from review import custody, items
 from review.cli_support import Context, clean_errors, pass_context
-from review.safe_text import neutralise
+from review.safe_text import one_line
 
 
 @click.group("custody")
@@ -59,6 +59,6 @@ def custody_show(ctx: Context, item_id: int) -> None:
     for event in events:
         body = event.body
         click.echo(
-            f"{event.seq:>6}  {body['time']}  {body['action']:<12}  {neutralise(body['actor'])}  "
+            f"{event.seq:>6}  {body['time']}  {body['action']:<12}  {one_line(body['actor'])}  "
             f"{json.dumps(body['hashes'], sort_keys=True)}"
         )

@@ -12,6 +12,7 @@ _BIDI = {
     chr(c) for c in (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F)
 }
 _HIDDEN = ("Cc", "Cf", "Cs", "Co")
+_LINE_BREAKS = ("Zl", "Zp")  # U+2028, U+2029: Python's splitlines() and some terminals break on them
 # Spreadsheets run a cell that starts with one of these; tab and CR count (OWASP, CSV injection).
 FORMULA_START = frozenset("=+-@\t\r")
 
@@ -28,6 +29,11 @@ def _hidden(char: str) -> bool:
 def neutralise(text: str) -> str:
     """A text block: control and bidi-override characters as visible \\u escapes; newlines and tabs kept."""
     return "".join(_escape(c) if c not in "\n\t" and _hidden(c) else c for c in text)
+
+
+def one_line(text: str) -> str:
+    """One field on one line: like neutralise(), and newlines, tabs and line separators escaped too."""
+    return "".join(_escape(c) if _hidden(c) or unicodedata.category(c) in _LINE_BREAKS else c for c in text)
 
 
 def spreadsheet_cell(text: str) -> str:
