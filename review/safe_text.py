@@ -14,7 +14,10 @@ _BIDI = {
 _HIDDEN = ("Cc", "Cf", "Cs", "Co")
 _LINE_BREAKS = ("Zl", "Zp")  # U+2028, U+2029: Python's splitlines() and some terminals break on them
 # Spreadsheets run a cell that starts with one of these; tab and CR count (OWASP, CSV injection).
-FORMULA_START = frozenset("=+-@\t\r")
+_FORMULA_START = frozenset("=+-@\t\r")
+# Where a spreadsheet may start a new cell: the separators Excel uses in any locale (`,`; `;` in
+# ru, kk, de; tab), and line breaks.
+_CELL_SEPARATORS = frozenset(",;\t\n\r")
 
 
 def _escape(char: str) -> str:
@@ -37,6 +40,19 @@ def one_line(text: str) -> str:
 
 
 def spreadsheet_cell(text: str) -> str:
-    """A CSV cell a spreadsheet will not evaluate, with bidi overrides made visible."""
-    text = neutralise(text)
-    return "'" + text if text.startswith(tuple(FORMULA_START)) else text
+    """A CSV cell no spreadsheet runs, whichever separator it splits on.
+
+    Neutralised first; then every formula character that could begin a cell (at the start, or
+    after a separator, spaces and double quotes skipped) gets an apostrophe before it.
+    """
+    out = []
+    at_cell_start = True
+    for char in neutralise(text):
+        if at_cell_start and char in _FORMULA_START:
+            out.append("'")
+        out.append(char)
+        if char in _CELL_SEPARATORS:
+            at_cell_start = True
+        elif char not in ' "':
+            at_cell_start = False
+    return "".join(out)
