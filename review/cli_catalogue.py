@@ -108,7 +108,8 @@ def note(ctx: Context, item_id: int, text: str | None) -> None:
 @click.option(
     "--include-identifying",
     is_flag=True,
-    help="Include file names, GPS, device serials, owner names and message text (says so at the top).",
+    help="Include file names, GPS, device serials, owner names, message text, and files' SHA-256 and "
+    "exact sizes (says so at the top).",
 )
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--incident", metavar="CODE")

@@ -1,9 +1,9 @@
 """Reports: counts by incident, region, polling station and day, and the item list, as CSV, JSON or HTML.
 
-By default a report leaves out what could expose a source (GPS, device serials and owner names,
-original file names, message text, source ids). HTML is autoescaped and self-contained; CSV cells
-that a spreadsheet would run as a formula are neutralised (review/safe_text.py). Writing one is a
-custody event.
+By default a report leaves out what could expose a source or confirm a known file (GPS, device
+serials and owner names, original file names, message text, source ids, and each file's SHA-256
+and exact size). HTML is autoescaped and self-contained; CSV cells that a spreadsheet would run
+as a formula are neutralised (review/safe_text.py). Writing one is a custody event.
 """
 
 import csv
@@ -26,7 +26,12 @@ from review.station import Station
 from templates import TEMPLATE_DIR
 
 FORMATS = ("csv", "json", "html")
-WARNING = "WARNING: this report includes data that could identify sources"
+# No comma in it: the CSV warning row stays one plain cell.
+WARNING = (
+    "WARNING: this report includes data that could identify sources (file names / GPS positions / "
+    "device serials / owner names / message text / the SHA-256 hashes and exact sizes that confirm "
+    "a known file)"
+)
 
 
 def _row(db: Session, item: Item, include_identifying: bool, texts: dict[int, str]) -> dict[str, Any]:
@@ -44,12 +49,11 @@ def _row(db: Session, item: Item, include_identifying: bool, texts: dict[int, st
         "tags": items.tags_of(db, item.id),
         "media_type": facts.get("media_type"),
         "duration": facts.get("duration"),
-        # A message's hash and exact size would let a reader confirm a guessed text.
-        "size": item.size if item.kind == "file" or include_identifying else None,
-        "sha256": item.content_sha256 if item.kind == "file" or include_identifying else None,
-        "duplicate_of": item.duplicate_of,
-        "identifying_metadata": items.identifying_of(item),
     }
+    if include_identifying:
+        # A hash or an exact size lets whoever holds a copy of a file (or guesses a text) confirm it.
+        row.update(size=item.size, sha256=item.content_sha256)
+    row.update(duplicate_of=item.duplicate_of, identifying_metadata=items.identifying_of(item))
     if include_identifying:
         row.update(
             name=item.original_name,
@@ -132,7 +136,7 @@ def to_html(report: dict[str, Any]) -> str:
         loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True)
     )
     environment.filters["visible"] = lambda value: neutralise(str(value)) if value is not None else ""
-    return environment.get_template("review/report.html").render(report=report)
+    return environment.get_template("review/report.html").render(report=report, warning=WARNING)
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
