@@ -14,7 +14,6 @@ import click
 from crypto.signing import VerifyKey, fingerprint
 from review import cli_catalogue, cli_custody, cli_outbox, importer, items, provision
 from review.cli_support import Context, clean_errors, pass_context
-from review.models import STATUSES
 from review.netguard import forbid_network
 from review.safe_text import one_line
 
@@ -135,10 +134,7 @@ def import_command(ctx: Context, bundles: tuple[Path, ...]) -> None:
 
 
 @cli.command("list")
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--incident", metavar="CODE", help="Only items tagged with this incident code.")
-@click.option("--region", help="Only items in this region.")
-@click.option("--polling-station", metavar="NUMBER", help="Only items from this polling station.")
+@cli_catalogue.filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_context
 @clean_errors

@@ -2,13 +2,30 @@
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from review import catalogue, items, report, taxonomy
 from review.cli_support import Context, clean_errors, pass_context
 from review.models import STATUSES
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+_FILTER_OPTIONS = (
+    click.option("--status", type=click.Choice(STATUSES), help="Only items with this status."),
+    click.option("--incident", metavar="CODE", help="Only items tagged with this incident code."),
+    click.option("--region", help="Only items in this region."),
+    click.option("--polling-station", metavar="NUMBER", help="Only items from this polling station."),
+)
+
+
+def filter_options(command: Command) -> Command:
+    """The options `list` and `report` choose items with (an items.Filter): status, incident, place."""
+    for option in reversed(_FILTER_OPTIONS):
+        command = option(command)
+    return command
 
 
 @click.command("taxonomy")
@@ -111,10 +128,7 @@ def note(ctx: Context, item_id: int, text: str | None) -> None:
     help="Include file names, GPS, device serials, owner names, message text, and files' SHA-256 and "
     "exact sizes (says so at the top).",
 )
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--incident", metavar="CODE")
-@click.option("--region")
-@click.option("--polling-station", metavar="NUMBER")
+@filter_options
 @pass_context
 @clean_errors
 def report_command(

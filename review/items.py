@@ -49,6 +49,16 @@ def is_catalogued(db: Session, envelope_sha256: str) -> bool:
     return db.scalars(select(Item.id).where(Item.envelope_sha256 == envelope_sha256)).first() is not None
 
 
+def readable_message(item: Item) -> bool:
+    """A message whose envelope opened at import: its text can be shown."""
+    return item.kind == "message" and item.status != "undecryptable"
+
+
+def _refuse_quarantined(item: Item) -> None:
+    if item.status == "undecryptable":
+        raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
+
+
 def hashes_of(item: Item) -> dict[str, str]:
     """The hashes a custody event about this item names."""
     hashes = {"envelope_sha256": item.envelope_sha256}
@@ -148,7 +158,7 @@ def describe(station: Station, db: Session, unlock: Unlock, item_id: int, actor:
     facts = as_dict(item, db)
     facts["notes"] = [f"{n.created_at:%Y-%m-%d} {n.actor}: {n.text}" for n in notes_of(db, item.id)]
     facts["near_duplicates"] = [f"item {other} (distance {d})" for other, d in near_duplicates(db, item)]
-    if item.kind == "message" and item.status != "undecryptable":
+    if readable_message(item):
         facts["text"] = read_message(station, db, unlock(), item, actor)
     return facts
 
@@ -163,8 +173,7 @@ def read_message(station: Station, db: Session, keys: Keys, item: Item, actor: s
     """Decrypt a message in memory, neutralised (review/safe_text.py); the opening is a custody event."""
     if item.kind != "message":
         raise ReviewError(f"item {item.id} is a file, not a message: use extract")
-    if item.status == "undecryptable":
-        raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
+    _refuse_quarantined(item)
     parts, size = [], 0
     with Vault(station.vault_dir).open(item.envelope_sha256) as src:
         for chunk in open_chunks(src, [keys.identity]):
@@ -186,8 +195,7 @@ def refuse_to_overwrite(path: Path) -> None:
 def extract(station: Station, db: Session, unlock: Unlock, item_id: int, out: Path, actor: str) -> int:
     """Write the original bytes to out, only after the envelope's final check; never overwrite."""
     item = get_item(db, item_id)
-    if item.status == "undecryptable":
-        raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
+    _refuse_quarantined(item)
     refuse_to_overwrite(out)
     keys = unlock()
     size = 0

@@ -171,7 +171,7 @@ def write(
     texts = {}
     if include_identifying:
         for item in found:
-            if item.kind == "message" and item.status != "undecryptable":
+            if items.readable_message(item):
                 texts[item.id] = items.read_message(station, db, keys, item, actor)
     document = render(build(db, found, include_identifying, texts), fmt)
     digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
