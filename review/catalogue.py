@@ -46,13 +46,30 @@ class Arrival:
     declared_type: str | None = None
 
 
-def add_item(db: Session, key: SigningKey, actor: str, arrival: Arrival, opened: Content | str) -> Item:
-    """Catalogue one new item: `opened` is what its content showed, or why it did not open.
+def add_item(db: Session, key: SigningKey, actor: str, arrival: Arrival, content: Content) -> Item:
+    """Catalogue a new item whose content opened; an `imported` custody event in the caller's transaction."""
+    item = _new_item(arrival)
+    item.content_sha256, item.size = content.sha256, content.size
+    if content.facts is not None:
+        _apply_facts(item, content.facts)
+    _add(db, item)
+    custody.record(
+        db, key, "imported", f"item:{item.id}", actor, _import_hashes(item), {"bundle": arrival.bundle}
+    )
+    return item
 
-    An item that did not open is quarantined (`undecryptable`); either way a custody event
-    (`imported` or `quarantined`) is written in the caller's transaction, which commits.
-    """
-    item = Item(
+
+def quarantine(db: Session, key: SigningKey, actor: str, arrival: Arrival, reason: str) -> Item:
+    """Catalogue a new item whose content did not open, as `undecryptable`; a `quarantined` event."""
+    item = _new_item(arrival)
+    item.status = "undecryptable"
+    _add(db, item)
+    custody.record(db, key, "quarantined", f"item:{item.id}", actor, _import_hashes(item), {"reason": reason})
+    return item
+
+
+def _new_item(arrival: Arrival) -> Item:
+    return Item(
         kind=arrival.kind,
         envelope_sha256=arrival.envelope_sha256,
         envelope_size=arrival.envelope_size,
@@ -66,23 +83,19 @@ def add_item(db: Session, key: SigningKey, actor: str, arrival: Arrival, opened:
         original_name=arrival.original_name,
         declared_type=arrival.declared_type,
     )
-    if isinstance(opened, str):
-        item.status = "undecryptable"
-    else:
-        item.content_sha256, item.size = opened.sha256, opened.size
-        if opened.facts is not None:
-            _apply_facts(item, opened.facts)
+
+
+def _add(db: Session, item: Item) -> None:
     db.add(item)
     db.flush()
     _link_duplicates(db, item)
+
+
+def _import_hashes(item: Item) -> dict[str, str]:
     hashes = hashes_of(item)
     if item.metadata_sha256:
         hashes["metadata_envelope_sha256"] = item.metadata_sha256
-    if isinstance(opened, str):
-        custody.record(db, key, "quarantined", f"item:{item.id}", actor, hashes, {"reason": opened})
-    else:
-        custody.record(db, key, "imported", f"item:{item.id}", actor, hashes, {"bundle": arrival.bundle})
-    return item
+    return hashes
 
 
 def _apply_facts(item: Item, facts: Facts) -> None:

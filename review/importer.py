@@ -128,17 +128,14 @@ def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     return (name if isinstance(name, str) else None), (kind if isinstance(kind, str) else None)
 
 
-def _open_content(path: Path, keys: Keys, kind: str) -> media.Content | str:
-    """What the content shows (a file's media probed), or the name of the error it failed with."""
-    try:
-        with open(path, "rb") as src:
-            chunks = open_chunks(src, [keys.identity])
-            if kind != "file":
-                return media.examine(chunks, None)
-            with private_copy() as copy:
-                return media.examine(chunks, copy)
-    except CryptoError as error:
-        return type(error).__name__
+def _open_content(path: Path, keys: Keys, kind: str) -> media.Content:
+    """Hash and measure the content as it is decrypted; a file's media is probed. CryptoError if it fails."""
+    with open(path, "rb") as src:
+        chunks = open_chunks(src, [keys.identity])
+        if kind != "file":
+            return media.examine(chunks, None)
+        with private_copy() as copy:
+            return media.examine(chunks, copy)
 
 
 def _catalogue(
@@ -168,9 +165,13 @@ def _catalogue(
             original_name=name,
             declared_type=declared_type,
         )
-        opened = _open_content(staging.location(entry.sha256), keys, kind)
-        item = catalogue.add_item(db, keys.signing, actor, arrival, opened)
-        (report.quarantined if isinstance(opened, str) else report.items).append(item.id)
+        try:
+            content = _open_content(staging.location(entry.sha256), keys, kind)
+        except CryptoError as error:
+            quarantined = catalogue.quarantine(db, keys.signing, actor, arrival, type(error).__name__)
+            report.quarantined.append(quarantined.id)
+        else:
+            report.items.append(catalogue.add_item(db, keys.signing, actor, arrival, content).id)
 
 
 def import_bundle(
