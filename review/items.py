@@ -170,7 +170,10 @@ def history(db: Session, item_id: int) -> list[custody.Event]:
 
 
 def read_message(station: Station, db: Session, keys: Keys, item: Item, actor: str) -> str:
-    """Decrypt a message in memory, neutralised (review/safe_text.py); the opening is a custody event."""
+    """Decrypt a message in memory, neutralised (review/safe_text.py); the opening is a custody event.
+
+    Warning: returns the source's plaintext; never log or store it.
+    """
     if item.kind != "message":
         raise ReviewError(f"item {item.id} is a file, not a message: use extract")
     _refuse_quarantined(item)
