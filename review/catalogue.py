@@ -1,11 +1,13 @@
-"""Cataloguing: incidents, place and time, tags, status, notes, media facts and duplicates.
+"""Writing the catalogue: new items from an import, incidents, place and time, tags, status, notes.
 
-Every change a reviewer makes is a custody event, written in the same transaction.
+Every change is a custody event, written in the same transaction. Reviewers' commands pass
+`unlock`, called only once the request has been checked, so a refusal never asks for the passphrase.
 """
 
 import datetime
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -14,27 +16,97 @@ from sqlalchemy.orm import Session
 from crypto.signing import SigningKey
 from review import custody, taxonomy
 from review.errors import ReviewError
-from review.media import Facts
+from review.items import Unlock, get_item, hashes_of
+from review.media import Content, Facts
 from review.models import STATUSES, Item, ItemIncident, ItemTag, Note
 
 REVIEW_STATUSES = tuple(s for s in STATUSES if s != "undecryptable")
-NEAR_DUPLICATE_BITS = 8
 _TAG = re.compile(r"[\w.-]{1,64}")
+_PHASH = re.compile(r"[0-9a-f]{16}")
 
 
-def apply_facts(item: Item, facts: Facts) -> None:
+# --- new items, from an import --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What a verified export manifest (and the item's metadata envelope) says about a new item."""
+
+    kind: str  # file | message
+    envelope_sha256: str
+    envelope_size: int
+    submission: str
+    item_no: int
+    source_id: str
+    reply_recipient: str
+    received: datetime.date
+    bundle: str
+    metadata_sha256: str | None = None
+    original_name: str | None = None
+    declared_type: str | None = None
+
+
+def add_item(db: Session, key: SigningKey, actor: str, arrival: Arrival, content: Content) -> Item:
+    """Catalogue a new item whose content opened; an `imported` custody event in the caller's transaction."""
+    item = _new_item(arrival)
+    item.content_sha256, item.size = content.sha256, content.size
+    if content.facts is not None:
+        _apply_facts(item, content.facts)
+    _add(db, item)
+    custody.record(
+        db, key, "imported", f"item:{item.id}", actor, _import_hashes(item), {"bundle": arrival.bundle}
+    )
+    return item
+
+
+def quarantine(db: Session, key: SigningKey, actor: str, arrival: Arrival, reason: str) -> Item:
+    """Catalogue a new item whose content did not open, as `undecryptable`; a `quarantined` event."""
+    item = _new_item(arrival)
+    item.status = "undecryptable"
+    _add(db, item)
+    custody.record(db, key, "quarantined", f"item:{item.id}", actor, _import_hashes(item), {"reason": reason})
+    return item
+
+
+def _new_item(arrival: Arrival) -> Item:
+    return Item(
+        kind=arrival.kind,
+        envelope_sha256=arrival.envelope_sha256,
+        envelope_size=arrival.envelope_size,
+        submission=arrival.submission,
+        item_no=arrival.item_no,
+        source_id=arrival.source_id,
+        reply_recipient=arrival.reply_recipient,
+        received=arrival.received,
+        bundle=arrival.bundle,
+        metadata_sha256=arrival.metadata_sha256,
+        original_name=arrival.original_name,
+        declared_type=arrival.declared_type,
+    )
+
+
+def _add(db: Session, item: Item) -> None:
+    db.add(item)
+    db.flush()
+    _link_duplicates(db, item)
+
+
+def _import_hashes(item: Item) -> dict[str, str]:
+    hashes = hashes_of(item)
+    if item.metadata_sha256:
+        hashes["metadata_envelope_sha256"] = item.metadata_sha256
+    return hashes
+
+
+def _apply_facts(item: Item, facts: Facts) -> None:
     item.probe_status = facts.status
     item.media = json.dumps(facts.values, ensure_ascii=False, sort_keys=True)
     item.identifying = ",".join(facts.identifying) or None
     phash = facts.values.get("phash")
-    item.phash = phash if isinstance(phash, str) and re.fullmatch(r"[0-9a-f]{16}", phash) else None
+    item.phash = phash if isinstance(phash, str) and _PHASH.fullmatch(phash) else None
 
 
-def media_facts(item: Item) -> dict[str, Any]:
-    return dict(json.loads(item.media)) if item.media else {}
-
-
-def link_duplicates(db: Session, item: Item) -> None:
+def _link_duplicates(db: Session, item: Item) -> None:
     """Same content SHA-256: linked to the first such item automatically."""
     if not item.content_sha256:
         return
@@ -46,19 +118,7 @@ def link_duplicates(db: Session, item: Item) -> None:
     item.duplicate_of = first
 
 
-def near_duplicates(db: Session, item: Item) -> list[tuple[int, int]]:
-    """Suggested (not linked) near-duplicate images: (item id, Hamming distance of perceptual hashes)."""
-    if not item.phash:
-        return []
-    mine = int(item.phash, 16)
-    found = []
-    for other_id, other_hash in db.execute(
-        select(Item.id, Item.phash).where(Item.phash.is_not(None), Item.id != item.id)
-    ):
-        distance = bin(mine ^ int(other_hash or "0", 16)).count("1")
-        if distance <= NEAR_DUPLICATE_BITS:
-            found.append((other_id, distance))
-    return sorted(found, key=lambda pair: pair[1])
+# --- what reviewers record ------------------------------------------------------------------------
 
 
 def parse_when(text: str) -> str:
@@ -71,22 +131,10 @@ def parse_when(text: str) -> str:
     return moment.isoformat()
 
 
-def incidents_of(db: Session, item_id: int) -> list[str]:
-    return list(
-        db.scalars(
-            select(ItemIncident.code).where(ItemIncident.item_id == item_id).order_by(ItemIncident.code)
-        )
-    )
-
-
-def tags_of(db: Session, item_id: int) -> list[str]:
-    return list(db.scalars(select(ItemTag.tag).where(ItemTag.item_id == item_id).order_by(ItemTag.tag)))
-
-
 def tag(
     db: Session,
-    key: SigningKey,
-    item: Item,
+    unlock: Unlock,
+    item_id: int,
     actor: str,
     incidents: list[str],
     tags: list[str],
@@ -95,10 +143,21 @@ def tag(
     settlement: str | None = None,
     when: str | None = None,
 ) -> None:
+    item = get_item(db, item_id)
     codes = [taxonomy.validate(code).code for code in incidents]
+    moment = parse_when(when) if when is not None else None
     for word in tags:
         if not _TAG.fullmatch(word):
             raise ReviewError(f"tag {word!r} must be one word (letters, digits, . - _)")
+    places = {"polling_station": polling_station, "region": region, "settlement": settlement}
+    for field, value in places.items():
+        if value is not None and not value.strip():
+            raise ReviewError(f"--{field.replace('_', '-')} is empty")
+    if not (codes or tags or moment is not None or any(value is not None for value in places.values())):
+        raise ReviewError(
+            "nothing to tag: give --incident, --tag, --polling-station, --region, --settlement or --when"
+        )
+    key = unlock().signing
     changes: dict[str, Any] = {}
     for code in codes:
         if db.get(ItemIncident, (item.id, code)) is None:
@@ -110,77 +169,40 @@ def tag(
         changes["incidents"] = codes
     if tags:
         changes["tags"] = tags
-    for field, value in (
-        ("polling_station", polling_station),
-        ("region", region),
-        ("settlement", settlement),
-    ):
+    for field, value in places.items():
         if value is not None:
-            if not value.strip():
-                raise ReviewError(f"--{field.replace('_', '-')} is empty")
             setattr(item, field, value.strip())
             changes[field] = value.strip()
-    if when is not None:
-        item.incident_time = parse_when(when)
-        changes["when"] = item.incident_time
-    if not changes:
-        raise ReviewError(
-            "nothing to tag: give --incident, --tag, --polling-station, --region, --settlement or --when"
-        )
-    custody.record(db, key, "tagged", f"item:{item.id}", actor, _hashes(item), changes)
+    if moment is not None:
+        item.incident_time = moment
+        changes["when"] = moment
+    custody.record(db, key, "tagged", f"item:{item.id}", actor, hashes_of(item), changes)
     db.commit()
 
 
-def set_status(db: Session, key: SigningKey, item: Item, status: str, actor: str) -> None:
+def set_status(db: Session, unlock: Unlock, item_id: int, status: str, actor: str) -> None:
+    item = get_item(db, item_id)
     if status not in REVIEW_STATUSES:
         raise ReviewError(f"status must be one of {', '.join(REVIEW_STATUSES)}")
     if item.status == "undecryptable":
         raise ReviewError(f"item {item.id} is quarantined (undecryptable); its status cannot change")
+    key = unlock().signing
     previous, item.status = item.status, status
     custody.record(
-        db, key, "status", f"item:{item.id}", actor, _hashes(item), {"from": previous, "to": status}
+        db, key, "status", f"item:{item.id}", actor, hashes_of(item), {"from": previous, "to": status}
     )
     db.commit()
 
 
-def add_note(db: Session, key: SigningKey, item: Item, text: str, actor: str) -> Note:
+def add_note(db: Session, unlock: Unlock, item_id: int, text: str, actor: str) -> Note:
+    item = get_item(db, item_id)
     text = text.strip()
     if not text:
         raise ReviewError("the note is empty")
+    key = unlock().signing
     note = Note(item_id=item.id, text=text, actor=actor)
     db.add(note)
     db.flush()
-    custody.record(db, key, "noted", f"item:{item.id}", actor, _hashes(item), {"note": note.id})
+    custody.record(db, key, "noted", f"item:{item.id}", actor, hashes_of(item), {"note": note.id})
     db.commit()
     return note
-
-
-def notes_of(db: Session, item_id: int) -> list[Note]:
-    return list(db.scalars(select(Note).where(Note.item_id == item_id).order_by(Note.id)))
-
-
-def filtered(
-    db: Session,
-    status: str | None = None,
-    incident: str | None = None,
-    region: str | None = None,
-    polling_station: str | None = None,
-) -> list[Item]:
-    query = select(Item).order_by(Item.id)
-    if status:
-        query = query.where(Item.status == status)
-    if incident:
-        code = taxonomy.validate(incident).code
-        query = query.where(Item.id.in_(select(ItemIncident.item_id).where(ItemIncident.code == code)))
-    if region:
-        query = query.where(Item.region == region.strip())
-    if polling_station:
-        query = query.where(Item.polling_station == polling_station.strip())
-    return list(db.scalars(query))
-
-
-def _hashes(item: Item) -> dict[str, str]:
-    hashes = {"envelope_sha256": item.envelope_sha256}
-    if item.content_sha256:
-        hashes["content_sha256"] = item.content_sha256
-    return hashes

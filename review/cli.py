@@ -13,11 +13,19 @@ import click
 
 from crypto import sshsig
 from crypto.signing import VerifyKey, fingerprint
-from review import catalogue, cli_catalogue, cli_custody, cli_outbox, cli_package, custody, importer, items
+from review import (
+    cli_catalogue,
+    cli_custody,
+    cli_outbox,
+    cli_package,
+    importer,
+    items,
+    provision,
+)
 from review.cli_support import Context, clean_errors, pass_context
-from review.models import STATUSES, TrustedServer
 from review.netguard import forbid_network
 from review.package_format import PRINCIPAL
+from review.safe_text import one_line
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,23 +65,10 @@ def init(ctx: Context, server_key: str | None) -> None:
     Example: tamga-review --station /media/station init --server-key tamgapub1...
     """
     pinned = VerifyKey.parse(server_key) if server_key else None
-    keys = ctx.station.create(ctx.passphrase(confirm=True)())
-    sessions = ctx.station.sessions()
-    with sessions() as db:
-        custody.record(
-            db,
-            keys.signing,
-            "station-created",
-            "station",
-            ctx.actor,
-            details={"recipient": str(keys.identity.recipient), "verify_key": str(keys.signing.verify_key)},
-        )
-        if pinned:
-            db.add(TrustedServer(verify_key=str(pinned)))
-        db.commit()
+    keys = provision.create_station(ctx.station, ctx.passphrase(confirm=True)(), ctx.actor, pinned)
     click.echo(f"Created station {ctx.station.root}")
-    click.echo(f"Recipient (install on the intake server): {keys.identity.recipient}")
-    click.echo(f"Signing key fingerprint: {keys.signing.verify_key.fingerprint}")
+    click.echo(f"Recipient (install on the intake server): {keys.recipient}")
+    click.echo(f"Signing key fingerprint: {keys.verify_key.fingerprint}")
 
 
 @cli.command()
@@ -110,9 +105,7 @@ def trust_server(ctx: Context, key: str) -> None:
     """
     verify_key = VerifyKey.parse(key)
     with ctx.station.sessions()() as db:
-        if db.get(TrustedServer, str(verify_key)) is None:
-            db.add(TrustedServer(verify_key=str(verify_key)))
-            db.commit()
+        provision.pin_server(db, verify_key)
     click.echo(f"Trusted server key {verify_key} (fingerprint {verify_key.fingerprint})")
 
 
@@ -156,10 +149,7 @@ def import_command(ctx: Context, bundles: tuple[Path, ...]) -> None:
 
 
 @cli.command("list")
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--incident", metavar="CODE", help="Only items tagged with this incident code.")
-@click.option("--region", help="Only items in this region.")
-@click.option("--polling-station", metavar="NUMBER", help="Only items from this polling station.")
+@cli_catalogue.filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_context
 @clean_errors
@@ -176,13 +166,12 @@ def list_command(
     Example: tamga-review --station /media/station list --incident ballot.stuffing --region Almaty --json
     """
     with ctx.station.sessions()() as db:
-        found = catalogue.filtered(db, status, incident, region, polling_station)
-        rows = [items.as_dict(item, db) for item in found]
+        rows = items.listing(db, items.Filter(status, incident, region, polling_station))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        name = items.neutralise(row["name"] or "") or "-"
+        name = one_line(row["name"] or "") or "-"
         click.echo(
             f"{row['id']:>5}  {row['kind']:<7}  {row['status']:<13}  {row['received']}  "
             f"{row['size'] if row['size'] is not None else '?':>12}  {name}"
@@ -200,22 +189,13 @@ def show(ctx: Context, item_id: int, as_json: bool) -> None:
     Example: tamga-review --station /media/station show 3
     """
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        facts = items.as_dict(item, db)
-        facts["notes"] = [
-            f"{n.created_at:%Y-%m-%d} {n.actor}: {n.text}" for n in catalogue.notes_of(db, item.id)
-        ]
-        facts["near_duplicates"] = [
-            f"item {other} (distance {d})" for other, d in catalogue.near_duplicates(db, item)
-        ]
-        if item.kind == "message" and item.status != "undecryptable":
-            facts["text"] = items.read_message(ctx.station, db, ctx.unlock(), item, ctx.actor)
+        facts = items.describe(ctx.station, db, ctx.unlock, item_id, ctx.actor)
     if as_json:
         click.echo(json.dumps(facts, ensure_ascii=False, indent=2))
         return
     for key, value in facts.items():
         if key != "text":
-            click.echo(f"{key}: {items.neutralise(str(value)) if value is not None else '-'}")
+            click.echo(f"{key}: {one_line(str(value)) if value is not None else '-'}")
     if "text" in facts:
         click.echo("")
         click.echo(facts["text"])
@@ -232,8 +212,7 @@ def extract(ctx: Context, item_id: int, out: Path) -> None:
     Example: tamga-review --station /media/station extract 3 --out ~/case/ballot-stuffing.mp4
     """
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        size = items.extract(ctx.station, db, ctx.unlock(), item, out, ctx.actor)
+        size = items.extract(ctx.station, db, ctx.unlock, item_id, out, ctx.actor)
     click.echo(f"Wrote {size} bytes to {out}")
 
 

@@ -1,18 +1,31 @@
 """tamga-review commands that catalogue evidence: taxonomy, tag, status, note, report."""
 
-import hashlib
 import json
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from crypto.files import atomic_new_file
-from review import catalogue, custody, items, report, taxonomy
+from review import catalogue, items, report, taxonomy
 from review.cli_support import Context, clean_errors, pass_context
-from review.errors import ReviewError
 from review.models import STATUSES
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+_FILTER_OPTIONS = (
+    click.option("--status", type=click.Choice(STATUSES), help="Only items with this status."),
+    click.option("--incident", metavar="CODE", help="Only items tagged with this incident code."),
+    click.option("--region", help="Only items in this region."),
+    click.option("--polling-station", metavar="NUMBER", help="Only items from this polling station."),
+)
+
+
+def filter_options(command: Command) -> Command:
+    """The options `list` and `report` choose items with (an items.Filter): status, incident, place."""
+    for option in reversed(_FILTER_OPTIONS):
+        command = option(command)
+    return command
 
 
 @click.command("taxonomy")
@@ -60,15 +73,10 @@ def tag(
     Example: tamga-review --station S tag 3 --incident ballot.stuffing --polling-station 112 --region Almaty
     """
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        for code in incidents:
-            taxonomy.validate(code)
-        if when is not None:
-            catalogue.parse_when(when)
         catalogue.tag(
             db,
-            ctx.unlock().signing,
-            item,
+            ctx.unlock,
+            item_id,
             ctx.actor,
             list(incidents),
             list(tags),
@@ -91,8 +99,7 @@ def status(ctx: Context, item_id: int, status: str) -> None:
     Example: tamga-review --station /media/station status 3 verified
     """
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        catalogue.set_status(db, ctx.unlock().signing, item, status, ctx.actor)
+        catalogue.set_status(db, ctx.unlock, item_id, status, ctx.actor)
     click.echo(f"Item {item_id} is now {status}")
 
 
@@ -108,8 +115,7 @@ def note(ctx: Context, item_id: int, text: str | None) -> None:
     """
     body = text if text is not None else sys.stdin.read()
     with ctx.station.sessions()() as db:
-        item = items.get_item(db, item_id)
-        catalogue.add_note(db, ctx.unlock().signing, item, body, ctx.actor)
+        catalogue.add_note(db, ctx.unlock, item_id, body, ctx.actor)
     click.echo(f"Noted item {item_id}")
 
 
@@ -119,12 +125,10 @@ def note(ctx: Context, item_id: int, text: str | None) -> None:
 @click.option(
     "--include-identifying",
     is_flag=True,
-    help="Include file names, GPS, device serials, owner names and message text (says so at the top).",
+    help="Include file names, GPS, device serials, owner names, message text, and files' SHA-256 and "
+    "exact sizes (says so at the top).",
 )
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--incident", metavar="CODE")
-@click.option("--region")
-@click.option("--polling-station", metavar="NUMBER")
+@filter_options
 @pass_context
 @clean_errors
 def report_command(
@@ -141,32 +145,10 @@ def report_command(
 
     Example: tamga-review --station /media/station report --format html --out report.html
     """
-    if out is not None and os.path.lexists(out):
-        raise ReviewError(f"{out} already exists: refusing to overwrite it")
-    keys = ctx.unlock()
+    where = items.Filter(status, incident, region, polling_station)
     with ctx.station.sessions()() as db:
-        found = catalogue.filtered(db, status, incident, region, polling_station)
-        texts = {}
-        if include_identifying:
-            for item in found:
-                if item.kind == "message" and item.status != "undecryptable":
-                    texts[item.id] = items.read_message(ctx.station, db, keys, item, ctx.actor)
-        document = report.render(report.build(db, found, include_identifying, texts), fmt)
-        digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
-        custody.record(
-            db,
-            keys.signing,
-            "reported",
-            "report",
-            ctx.actor,
-            {"report_sha256": digest},
-            {"format": fmt, "items": len(found), "includes_identifying_data": include_identifying},
-        )
-        if out is None:
-            db.commit()
-            click.echo(document, nl=False)
-            return
-        with atomic_new_file(out) as target:
-            target.write(document.encode("utf-8"))
-        db.commit()
-    click.echo(f"Wrote {out} (sha256 {digest})", err=True)
+        written = report.write(ctx.station, db, ctx.unlock, fmt, out, include_identifying, where, ctx.actor)
+    if out is None:
+        click.echo(written.document, nl=False)
+    else:
+        click.echo(f"Wrote {out} (sha256 {written.sha256})", err=True)

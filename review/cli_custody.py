@@ -6,6 +6,7 @@ import click
 
 from review import custody, items
 from review.cli_support import Context, clean_errors, pass_context
+from review.safe_text import one_line
 
 
 @click.group("custody")
@@ -54,10 +55,10 @@ def custody_show(ctx: Context, item_id: int) -> None:
     Example: tamga-review --station /media/station custody show 3
     """
     with ctx.station.sessions()() as db:
-        items.get_item(db, item_id)
-        for event in custody.history(db, f"item:{item_id}"):
-            body = event.body
-            click.echo(
-                f"{event.seq:>6}  {body['time']}  {body['action']:<12}  {items.neutralise(body['actor'])}  "
-                f"{json.dumps(body['hashes'], sort_keys=True)}"
-            )
+        events = items.history(db, item_id)
+    for event in events:
+        body = event.body
+        click.echo(
+            f"{event.seq:>6}  {body['time']}  {body['action']:<12}  {one_line(body['actor'])}  "
+            f"{json.dumps(body['hashes'], sort_keys=True)}"
+        )

@@ -6,12 +6,10 @@ not open, a payload that fails) quarantine that item as `undecryptable`, and the
 Importing the same bundle again changes nothing.
 """
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,10 +19,9 @@ from crypto.bundle import BundleReader, Manifest
 from crypto.manifests.export import CONTEXT, ExportManifest
 from crypto.manifests.export import ExportEntry as Entry
 from crypto.signing import VerifyKey
-from review import catalogue, custody, media
+from review import catalogue, custody, items, media
 from review.errors import ImportRefused
-from review.models import ImportedBundle, Item, TrustedServer, VaultEnvelope
-from review.probe_worker import sniff
+from review.models import ImportedBundle, TrustedServer, VaultEnvelope
 from review.station import Keys, Station
 from review.vault import Staging, Vault, private_copy
 
@@ -50,29 +47,6 @@ def _parse_manifest(db: Session, station: Station, manifest: Manifest, known: bo
     return ExportManifest.parse(manifest.document, str(station.recipient), pinned.last_sequence)
 
 
-@dataclass
-class ContentFacts:
-    sha256: str
-    size: int
-    media_type: str
-    copied: bool
-
-
-def _content_facts(path: Path, keys: Keys, copy: BinaryIO | None) -> ContentFacts:
-    """Hash and measure the plaintext in a stream; copy media files (sniffed) for the probe."""
-    digest, size, media_type, copied = hashlib.sha256(), 0, "application/octet-stream", False
-    with open(path, "rb") as src:
-        for chunk in open_chunks(src, [keys.identity]):
-            if size == 0:
-                media_type = sniff(chunk[:4096])
-                copied = copy is not None and media.worth_probing(media_type)
-            digest.update(chunk)
-            size += len(chunk)
-            if copied:
-                copy.write(chunk)  # type: ignore[union-attr]
-    return ContentFacts(digest.hexdigest(), size, media_type, copied)
-
-
 def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     if path.stat().st_size > MAX_METADATA_ENVELOPE:
         return None, None
@@ -86,6 +60,16 @@ def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     return (name if isinstance(name, str) else None), (kind if isinstance(kind, str) else None)
 
 
+def _open_content(path: Path, keys: Keys, kind: str) -> media.Content:
+    """Hash and measure the content as it is decrypted; a file's media is probed. CryptoError if it fails."""
+    with open(path, "rb") as src:
+        chunks = open_chunks(src, [keys.identity])
+        if kind != "file":
+            return media.examine(chunks, None)
+        with private_copy() as copy:
+            return media.examine(chunks, copy)
+
+
 def _catalogue(
     db: Session, keys: Keys, staging: Staging, entries: list[Entry], bundle: str, actor: str, report: Report
 ) -> None:
@@ -93,11 +77,14 @@ def _catalogue(
     for entry in entries:
         if entry.kind == "file-metadata":
             continue
-        if db.scalars(select(Item.id).where(Item.envelope_sha256 == entry.sha256)).first() is not None:
+        if items.is_catalogued(db, entry.sha256):
             report.skipped += 1
             continue
-        item = Item(
-            kind="file" if entry.kind == "file-content" else "message",
+        kind = "file" if entry.kind == "file-content" else "message"
+        meta = metadata.get((entry.submission, entry.item)) if kind == "file" else None
+        name, declared_type = _metadata(staging.location(meta.sha256), keys) if meta else (None, None)
+        arrival = catalogue.Arrival(
+            kind=kind,
             envelope_sha256=entry.sha256,
             envelope_size=entry.size,
             submission=entry.submission,
@@ -106,43 +93,17 @@ def _catalogue(
             reply_recipient=entry.reply_recipient,
             received=entry.received,
             bundle=bundle,
+            metadata_sha256=meta.sha256 if meta else None,
+            original_name=name,
+            declared_type=declared_type,
         )
-        meta = metadata.get((entry.submission, entry.item)) if entry.kind == "file-content" else None
-        if meta is not None:
-            item.metadata_sha256 = meta.sha256
-            item.original_name, item.declared_type = _metadata(staging.location(meta.sha256), keys)
-        reason = ""
-        with private_copy() as (copy, copy_path):
-            try:
-                facts = _content_facts(
-                    staging.location(entry.sha256), keys, copy if item.kind == "file" else None
-                )
-            except CryptoError as error:
-                item.status = "undecryptable"
-                reason = type(error).__name__
-            else:
-                item.content_sha256, item.size = facts.sha256, facts.size
-                if item.kind == "file":
-                    copy.close()
-                    probed = media.probe(copy_path) if facts.copied else media.Facts("ok")
-                    probed.values.setdefault("media_type", facts.media_type)
-                    catalogue.apply_facts(item, probed)
-        db.add(item)
-        db.flush()
-        catalogue.link_duplicates(db, item)
-        hashes = {"envelope_sha256": entry.sha256}
-        if item.content_sha256:
-            hashes["content_sha256"] = item.content_sha256
-        if item.metadata_sha256:
-            hashes["metadata_envelope_sha256"] = item.metadata_sha256
-        if item.status == "undecryptable":
-            custody.record(
-                db, keys.signing, "quarantined", f"item:{item.id}", actor, hashes, {"reason": reason}
-            )
-            report.quarantined.append(item.id)
+        try:
+            content = _open_content(staging.location(entry.sha256), keys, kind)
+        except CryptoError as error:
+            quarantined = catalogue.quarantine(db, keys.signing, actor, arrival, type(error).__name__)
+            report.quarantined.append(quarantined.id)
         else:
-            custody.record(db, keys.signing, "imported", f"item:{item.id}", actor, hashes, {"bundle": bundle})
-            report.items.append(item.id)
+            report.items.append(catalogue.add_item(db, keys.signing, actor, arrival, content).id)
 
 
 def import_bundle(

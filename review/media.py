@@ -1,20 +1,24 @@
-"""Media facts from hostile files, read in a separate, fresh, unprivileged process.
+"""Media facts from hostile files: the type sniffed from the bytes, and the parent side of the probe.
 
 The station decrypts an item to a private temporary copy (a neutral name, mode 0600) and runs
 review/probe_worker.py with exec (never a bare fork: no key material is copied), an empty
 environment (no passphrase), resource limits it sets before opening the file, its own session,
 and a timeout. A probe that fails, times out or is killed leaves the item `unparsed`.
+
+The worker imports this module for sniff(): keep its imports to the standard library.
 """
 
+import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 TIMEOUT_SECONDS = 30
 IDENTIFYING = ("gps", "device_serial", "owner_name")
@@ -31,8 +35,89 @@ class Facts:
         return [key for key in IDENTIFYING if self.values.get(key)]
 
 
-def worth_probing(media_type: str) -> bool:
-    return media_type.split("/")[0] in ("image", "video", "audio") or media_type == "application/ogg"
+_SIGNATURES: list[tuple[int, bytes, str]] = [
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (0, b"BM", "image/bmp"),
+    (0, b"%PDF-", "application/pdf"),
+    (0, b"\x1a\x45\xdf\xa3", "video/x-matroska"),
+    (0, b"OggS", "application/ogg"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"PK\x03\x04", "application/zip"),
+]
+
+
+def sniff(head: bytes) -> str:
+    """The media type from the file's first bytes, never from its name."""
+    for offset, magic, kind in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return kind
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "image/webp", b"AVI ": "video/x-msvideo", b"WAVE": "audio/wav"}.get(
+            head[8:12], "application/octet-stream"
+        )
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+            return "image/heic"
+        if brand.startswith(b"3g"):
+            return "video/3gpp"
+        if brand == b"qt  ":
+            return "video/quicktime"
+        return "video/mp4"
+    if b"\x00" not in head[:1024]:
+        try:
+            head[:1024].decode("utf-8")
+            return "text/plain"
+        except UnicodeDecodeError:
+            pass
+    return "application/octet-stream"
+
+
+def family(media_type: str) -> str | None:
+    """Which probe reads this type: "image" (Pillow), "av" (ffprobe), or None (not probed)."""
+    if media_type.startswith("image/"):
+        return "image"
+    if media_type.split("/")[0] in ("video", "audio") or media_type == "application/ogg":
+        return "av"
+    return None
+
+
+@dataclass(frozen=True)
+class Content:
+    """What opening an item found: the plaintext's SHA-256 and size, and a file's media facts."""
+
+    sha256: str
+    size: int
+    facts: Facts | None  # None for a message: messages are never probed
+
+
+def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Content:
+    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied and probed.
+
+    copy: a private temporary file and its path (vault.private_copy()) for a file, None for a
+    message. Warning: it receives plaintext.
+    """
+    digest, size, media_type, copying = hashlib.sha256(), 0, "application/octet-stream", False
+    target = copy[0] if copy is not None else None
+    for chunk in chunks:
+        if size == 0:
+            media_type = sniff(chunk[:4096])
+            copying = target is not None and family(media_type) is not None
+        digest.update(chunk)
+        size += len(chunk)
+        if copying and target is not None:
+            target.write(chunk)
+    if copy is None:
+        return Content(digest.hexdigest(), size, None)
+    copy[0].close()
+    facts = probe(copy[1]) if copying else Facts("ok")
+    facts.values.setdefault("media_type", media_type)
+    return Content(digest.hexdigest(), size, facts)
 
 
 def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from crypto import _tar, open_chunks, sshsig
 from crypto.files import atomic_new_file
-from review import catalogue, custody, items, package_format, taxonomy
+from review import custody, items, package_format, taxonomy
 from review.errors import ReviewError
 from review.media import IDENTIFYING
 from review.models import CustodyEvent, Item
@@ -80,7 +80,7 @@ def _chosen(db: Session, item_ids: list[int], with_messages: bool, include_ident
 def _extension(item: Item) -> str:
     if item.kind == "message":
         return "txt"
-    sniffed = str(catalogue.media_facts(item).get("media_type") or "application/octet-stream")
+    sniffed = str(items.media_facts(item).get("media_type") or "application/octet-stream")
     media_type = item.declared_type if sniffed == "application/octet-stream" else sniffed
     guessed = mimetypes.guess_extension((media_type or "").split(";")[0].strip()) or ".bin"
     return guessed.lstrip(".")
@@ -89,7 +89,7 @@ def _extension(item: Item) -> str:
 def _incidents(db: Session, item: Item) -> list[dict[str, Any]]:
     known = taxonomy.incidents()
     found = []
-    for code in catalogue.incidents_of(db, item.id):
+    for code in items.incidents_of(db, item.id):
         incident = known.get(code)
         names = dict(incident.names) if incident else {}
         found.append({"code": code, "group": incident.group if incident else None, "names": names})
@@ -97,7 +97,7 @@ def _incidents(db: Session, item: Item) -> list[dict[str, Any]]:
 
 
 def _entry(db: Session, item: Item, include_identifying: bool, messages: dict[str, str]) -> dict[str, Any]:
-    facts = catalogue.media_facts(item)
+    facts = items.media_facts(item)
     if not include_identifying:
         facts = {key: value for key, value in facts.items() if key not in IDENTIFYING_FACTS}
     entry: dict[str, Any] = {
@@ -113,7 +113,7 @@ def _entry(db: Session, item: Item, include_identifying: bool, messages: dict[st
         "region": item.region,
         "settlement": item.settlement,
         "when": item.incident_time,
-        "tags": catalogue.tags_of(db, item.id),
+        "tags": items.tags_of(db, item.id),
         "probe": item.probe_status,
         "media": facts,
         "identifying_metadata": item.identifying.split(",") if item.identifying else [],

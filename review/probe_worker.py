@@ -11,6 +11,7 @@ import subprocess
 import sys
 from typing import Any
 
+from review.media import family, sniff
 from review.netguard import forbid_network
 
 CPU_SECONDS = 20
@@ -27,48 +28,6 @@ SAFE_IMAGE_FORMATS = (
 )  # never EPS, PDF or anything Ghostscript reads
 # ffprobe demuxers that cannot pull in other files (no HLS, no concat, no playlists).
 SAFE_VIDEO_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,wav,mp3,asf"
-
-_SIGNATURES: list[tuple[int, bytes, str]] = [
-    (0, b"\xff\xd8\xff", "image/jpeg"),
-    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
-    (0, b"GIF87a", "image/gif"),
-    (0, b"GIF89a", "image/gif"),
-    (0, b"II*\x00", "image/tiff"),
-    (0, b"MM\x00*", "image/tiff"),
-    (0, b"BM", "image/bmp"),
-    (0, b"%PDF-", "application/pdf"),
-    (0, b"\x1a\x45\xdf\xa3", "video/x-matroska"),
-    (0, b"OggS", "application/ogg"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"PK\x03\x04", "application/zip"),
-]
-
-
-def sniff(head: bytes) -> str:
-    """The media type from the file's first bytes, never from its name."""
-    for offset, magic, kind in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return kind
-    if head[:4] == b"RIFF":
-        return {b"WEBP": "image/webp", b"AVI ": "video/x-msvideo", b"WAVE": "audio/wav"}.get(
-            head[8:12], "application/octet-stream"
-        )
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
-            return "image/heic"
-        if brand.startswith(b"3g"):
-            return "video/3gpp"
-        if brand == b"qt  ":
-            return "video/quicktime"
-        return "video/mp4"
-    if b"\x00" not in head[:1024]:
-        try:
-            head[:1024].decode("utf-8")
-            return "text/plain"
-        except UnicodeDecodeError:
-            pass
-    return "application/octet-stream"
 
 
 def _limit() -> None:
@@ -181,12 +140,12 @@ def main(argv: list[str]) -> int:
     with open(path, "rb") as src:
         head = src.read(4096)
     facts: dict[str, Any] = {"media_type": sniff(head)}
-    kind = facts["media_type"].split("/")[0]
+    kind = family(facts["media_type"])
     if facts["media_type"] == "image/heic":
         facts["skipped"] = "HEIC images are not read yet: check their metadata by hand"
     elif kind == "image":
         probe_image(path, facts)
-    elif kind in ("video", "audio") or facts["media_type"] == "application/ogg":
+    elif kind == "av":
         if ffprobe:
             probe_video(path, ffprobe, facts)
         else:
