@@ -12,6 +12,7 @@ Installed on the root logger (which Flask's and the libraries' loggers propagate
 import functools
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -19,13 +20,15 @@ from types import TracebackType
 
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
-MAX_FRAMES = 24  # innermost frames kept of a deep stack (a RecursionError has a thousand)
+MAX_FRAMES = 24  # outermost and innermost frames kept of a deep stack (a RecursionError's has 1000)
 MAX_CHAIN = 5  # exceptions followed along __cause__ / __context__
 
 
 @functools.lru_cache(maxsize=4096)
 def short_path(path: str) -> str:
     """A source file relative to the sys.path entry it was imported from (no home or venv path)."""
+    if path.startswith("<"):  # generated code: "<sqlalchemy generated _go() wrapper for ...>"
+        return "<" + re.sub(r"[^\w.]+", "_", path.strip("<>")).strip("_") + ">"
     best = ""
     for entry in sys.path:
         root = os.path.abspath(entry or os.curdir) + os.sep
@@ -44,9 +47,10 @@ def type_name(error: BaseException) -> str:
 
 
 def frames(tb: TracebackType | None) -> str:
-    summary = traceback.extract_tb(tb)
-    kept = [location(f.filename, f.lineno, f.name) for f in summary[-MAX_FRAMES:]]
-    return " > ".join((["..."] if len(summary) > MAX_FRAMES else []) + kept)
+    found = [location(f.filename, f.lineno, f.name) for f in traceback.extract_tb(tb)]
+    if len(found) > MAX_FRAMES:  # where it came in and where it broke
+        found = [*found[: MAX_FRAMES // 3], "...", *found[-(MAX_FRAMES - MAX_FRAMES // 3) :]]
+    return " > ".join(found)
 
 
 def chain(error: BaseException) -> list[tuple[str, BaseException]]:
