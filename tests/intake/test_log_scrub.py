@@ -51,6 +51,7 @@ def refuse_writes(app: Flask) -> None:
             cursor.execute("PRAGMA query_only = ON")
         else:
             cursor.execute("SET default_transaction_read_only = on")
+            dbapi_connection.commit()  # a SET inside a transaction rolled back would not last
         cursor.close()
 
 
