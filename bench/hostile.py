@@ -64,6 +64,7 @@ from crypto import X25519Identity  # noqa: E402
 HOST = "127.0.0.1"
 MiB = 1 << 20
 TAMGA_INTAKE = Path(sys.executable).parent / "tamga-intake"
+PHASES = ["baseline", "stalled", "slowloris", "argon2", "boundary", "sessions", "disk"]
 TARGET_SHARE = 0.90
 TARGET_BOUNDARY_MS = 10.0
 
@@ -480,6 +481,25 @@ def small_disk(size: int):  # type: ignore[no-untyped-def]
         shutil.rmtree(base, ignore_errors=True)
 
 
+def run_disk_phase(disk: int, headroom: int, seconds: float) -> str:
+    """Item 5 on a disk with little room above the reserve; returns the server's log."""
+    with small_disk(disk) as (base, mounted):
+        intake = Intake(base, headroom)
+        try:
+            uploader = Source(intake.port, 30)
+            uploader.new_codename()
+            disk_sources = [Source(intake.port, 30) for _ in range(4)]
+            for source in disk_sources:
+                source.new_codename()
+            flood = partial(disk_flood, intake, disk_sources, 30 * MiB)
+            print(run_phase("disk", flood, intake, uploader, seconds), flush=True)
+        finally:
+            intake.stop()
+        where = f"a tmpfs of {size_label(disk)}" if mounted else "a temporary directory (not root: no tmpfs)"
+        print(f"(disk: data on {where}, {size_label(headroom)} free above the reserve)")
+        return intake.log_path.read_text(errors="replace")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 8 s per attack, smaller attacks")
@@ -490,6 +510,7 @@ def main() -> None:
     parser.add_argument(
         "--headroom", type=parse_size, default=parse_size("56M"), help="free above the reserve [56M]"
     )
+    parser.add_argument("--only", nargs="+", choices=PHASES, default=PHASES, help="run these phases only")
     args = parser.parse_args()
     seconds = args.seconds or (8.0 if args.quick else 30.0)
     stalled = args.stalled or (60 if args.quick else 180)
@@ -511,6 +532,8 @@ def main() -> None:
                 ("sessions", lambda stop: session_flood(intake, 4, stop)),
             ]
             for name, attack in phases:
+                if name not in args.only:
+                    continue
                 print(run_phase(name, attack, intake, uploader, seconds), flush=True)
                 time.sleep(3)  # let the server let go of what the attack held
             median_ms, statuses = boundary_refusal_ms(intake)
@@ -518,21 +541,8 @@ def main() -> None:
             intake.stop()
         lines = [intake.log_path.read_text(errors="replace")]
 
-    with small_disk(args.disk) as (base, mounted):  # item 5: a disk with little room above the reserve
-        intake = Intake(base, args.headroom)
-        try:
-            uploader = Source(intake.port, 30)
-            uploader.new_codename()
-            disk_sources = [Source(intake.port, 30) for _ in range(4)]
-            for source in disk_sources:
-                source.new_codename()
-            flood = partial(disk_flood, intake, disk_sources, 30 * MiB)
-            print(run_phase("disk", flood, intake, uploader, seconds), flush=True)
-        finally:
-            intake.stop()
-        lines.append(intake.log_path.read_text(errors="replace"))
-    where = f"a tmpfs of {size_label(args.disk)}" if mounted else "a temporary directory (not root: no tmpfs)"
-    print(f"(disk: data on {where}, {size_label(args.headroom)} free above the reserve)")
+    if "disk" in args.only:
+        lines.append(run_disk_phase(args.disk, args.headroom, seconds))
     print("(! marks a share below the target)")
 
     refused = all(status == 400 for status in statuses)
