@@ -121,7 +121,7 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
         wait = _HeadWait(time.monotonic() + self.head_seconds, buffered)
         conn.sock.setblocking(False)
         self.head_waits[conn] = wait
-        if not self._head_progress(conn, wait):
+        if not self._head_progress(conn, wait, registered=False):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_head_readable, conn))
 
     def on_head_readable(self, conn: TConn, _sock: object) -> None:
@@ -138,10 +138,9 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
             self._drop_head_wait(conn)
             return
         wait.buffer += data
-        if self._head_progress(conn, wait, searched=len(wait.buffer) - len(data)):
-            self.poller.unregister(conn.sock)
+        self._head_progress(conn, wait, registered=True, searched=len(wait.buffer) - len(data))
 
-    def _head_progress(self, conn: TConn, wait: _HeadWait, searched: int = 0) -> bool:
+    def _head_progress(self, conn: TConn, wait: _HeadWait, registered: bool, searched: int = 0) -> bool:
         """Hand the connection to a thread if its head is complete or refused; True if handed over."""
         buffer = wait.buffer
         if buffer.find(END_OF_HEAD, max(0, searched - len(END_OF_HEAD) + 1)) < 0:
@@ -154,6 +153,8 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
             else:
                 wait.error = LimitRequestHeaders("request head too large")
         del self.head_waits[conn]
+        if registered:
+            self.poller.unregister(conn.sock)
         conn.init()  # the parser, now: nothing is read from the socket here
         conn.parser.unreader.unread(bytes(buffer))
         conn.data_ready = True
