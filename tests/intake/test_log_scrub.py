@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from submission.logscrub import ScrubbingFormatter
 from submission.models import Base
@@ -34,6 +34,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     engine = create_engine(url)
     Base.metadata.drop_all(engine)
     yield url
+    engine.dispose()  # a test may have had the server drop its connections
     Base.metadata.drop_all(engine)
     engine.dispose()
 
@@ -144,3 +145,33 @@ def test_the_formatter_renders_no_message_argument_or_exception_text() -> None:
     assert line.splitlines()[1].startswith("2027-01-15 ERROR tamga.test raised ValueError: tests/intake/")
     assert bad_lines(line) == []
     assert SECRET not in line and "203.0.113.9" not in line and "08:00" not in line
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_going_away_logs_only_types_and_locations(
+    app: Flask, client: FlaskClient, database_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The server stops taking connections and drops the app's: every request now fails to connect."""
+    new_source(client)
+    secrets = [str(value) for value in session_row(app).values() if isinstance(value, str)]
+    app.testing = False
+    name = make_url(database_url).database
+    admin = create_engine(make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as db:
+            db.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            db.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": name},
+            )
+        capfd.readouterr()
+        response = client.get("/language/ru")
+        logged = capfd.readouterr().err
+    finally:
+        with admin.connect() as db:
+            db.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    assert response.status_code == 500
+    assert_scrubbed(logged, *secrets, name or "tamga")
+    assert "sqlalchemy.exc.OperationalError" in logged
