@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from submission import i18n, pages, web
+from submission import i18n, logscrub, pages, web
 from submission.db import make_engine, make_session_factory
 from submission.sessions import DatabaseSessionInterface
 from submission.settings import Settings
@@ -20,6 +20,7 @@ def create_app(settings: Settings) -> Flask:
     """Build the app; refuses to start without a recipient, a secret, or with a readable data dir."""
     settings.validate()
     app = Flask(__name__, template_folder=TEMPLATE_DIR)
+    logscrub.install(app.logger)  # before anything can log: types and code locations only
     app.request_class = web.NoSpoolRequest
     session_seconds = settings.limits.session_minutes * 60
     app.config.update(

@@ -9,7 +9,13 @@ spool bodies to disk in plaintext.
 
 import os
 
-worker_class = "gthread"
+# gthread, except that request heads are read in the event loop under a deadline (slowloris):
+# see submission/worker.py. Its log format keeps only types, code locations and the day.
+worker_class = "submission.worker.HeadReadingWorker"
+logger_class = "submission.logscrub.GunicornLogger"
+# A request head must be complete this many seconds after its connection is accepted (Tor
+# Browser sends it in one piece; a real circuit delivers it in a second or two).
+HEAD_SECONDS = float(os.environ.get("TAMGA_HEAD_SECONDS", "10"))
 # Each upload being sealed costs a worker under 1 MB. gthread workers accept greedily (one took
 # 34 of 50 slow uploads in bench/intake.py), so each worker may take up to 48 uploads
 # (config.json limits) and keeps 16 threads for pages; four workers spread the load.
@@ -25,6 +31,10 @@ loglevel = "warning"
 capture_output = False
 limit_request_line = 4094
 limit_request_fields = 60
+limit_request_field_size = 8190
+# Connections per worker, most of them waiting for a head at no thread's cost; the worker raises
+# its open-file limit to match.
+worker_connections = 1000
 forwarded_allow_ips = ""
 proxy_allow_ips = ""
 # The heartbeat file lives in RAM: no disk write per beat.
@@ -39,3 +49,8 @@ def on_starting(server: object) -> None:
 
     settings = load_settings(os.environ["TAMGA_DATA_DIR"])
     EnvelopeStore(settings.store_dir, 0).remove_stale_parts()
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Give the worker its head deadline (gunicorn passes only its own settings to workers)."""
+    worker.head_seconds = HEAD_SECONDS  # type: ignore[attr-defined]

@@ -50,6 +50,6 @@ def test_systemd_unit_is_hardened() -> None:
 def test_gunicorn_conf_uses_threads_and_no_access_log() -> None:
     namespace: dict[str, object] = {}
     exec((DEPLOY / "gunicorn.conf.py").read_text(), namespace)  # noqa: S102 (our own config file)
-    assert namespace["worker_class"] == "gthread"
+    assert namespace["worker_class"] == "submission.worker.HeadReadingWorker"  # gthread subclass
     assert namespace["accesslog"] is None
     assert isinstance(namespace["threads"], int) and namespace["threads"] > 8
