@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,3 +165,24 @@ def test_refusals_ask_no_passphrase_and_change_nothing(loaded: Loaded, station: 
         assert_refused(station.run("derive", *args, passphrase=None), needle)
     assert vault_files(station) == before
     assert all(item["derived_from"] is None for item in station.items())
+
+
+def test_no_plaintext_is_left_on_disk(
+    tmp_path: Path, loaded: Loaded, station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    station.ok("derive", loaded.photo, "--strip-metadata")
+    assert list(private.iterdir()) == []
+    assert not list(station.vault.rglob("*.jpg")) and not (station.vault / ".staging").exists()
+
+
+def test_a_catalogue_of_the_old_schema_is_refused(station: Station) -> None:
+    con = station.db()
+    con.execute("PRAGMA user_version = 1")
+    con.close()
+    assert_refused(
+        station.run("list", passphrase=None),
+        "the catalogue has schema version 1, this Tamga needs 2: use the Tamga version that created it",
+    )
