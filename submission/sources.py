@@ -14,25 +14,49 @@ from crypto.codename import derive_reply_identity, normalise_codename, source_id
 from submission.errors import Busy, NotLoggedIn, TooLarge, UnknownCodename
 from submission.models import Source
 from submission.settings import Settings
+from submission.slots import LOCKS_DIR, SlotDirectory, family_key
 
 
 class Deriver:
-    """Argon2id costs 64 MiB: a per-worker cap answers 503 rather than exhausting memory."""
+    """Argon2id costs 64 MiB and most of a second of CPU: derivations run a few at a time per
+    worker, and one at a time per session across every worker (submission/slots.py).
+
+    A derivation waits briefly for a free slot rather than being refused at once, so a burst of
+    real codenames queues; one session's flood holds at most its one slot and is refused
+    (503) while that slot is busy, so it cannot fill the queue.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        self._slots = threading.BoundedSemaphore(settings.limits.max_concurrent_derivations)
+        limits = settings.limits
+        self._slots = threading.BoundedSemaphore(limits.max_concurrent_derivations)
+        self._wait = limits.derivation_wait_seconds
+        self._per_session = limits.max_derivations_per_session
+        self._sessions = SlotDirectory(settings.data_dir / LOCKS_DIR)
         self._salt = settings.codename_salt
-        self._max_chars = settings.limits.max_codename_chars
+        self._key = settings.secret_key
+        self._max_chars = limits.max_codename_chars
 
     def derive(self, codename: str) -> X25519Identity:
         if len(codename) > self._max_chars:
             raise TooLarge()
-        if not self._slots.acquire(blocking=False):
+        family = "derive-session-" + family_key(self._key, session_key())
+        session_slot = self._sessions.take(family, self._per_session)
+        if session_slot is None:
             raise Busy()
-        try:
-            return derive_reply_identity(normalise_codename(codename), self._salt)
-        finally:
-            self._slots.release()
+        with session_slot:
+            if not self._slots.acquire(timeout=self._wait):
+                raise Busy()
+            try:
+                return derive_reply_identity(normalise_codename(codename), self._salt)
+            finally:
+                self._slots.release()
+
+
+def session_key() -> str:
+    """What one session is known by while it has no source yet: its CSRF secret, which every
+    form that derives has just proved it holds."""
+    value = session.get("csrf_token")
+    return value if isinstance(value, str) else ""
 
 
 KEPT_ACROSS_SESSIONS = ("csrf_token", "lang")
