@@ -6,13 +6,14 @@ the session. The session holds the source id and public reply recipient only.
 
 import threading
 
-from flask import session
+from flask import g, session
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crypto import X25519Identity
 from crypto.codename import derive_reply_identity, normalise_codename, source_id
 from submission.errors import Busy, NotLoggedIn, TooLarge, UnknownCodename
-from submission.models import Source
+from submission.models import Source, today
 from submission.settings import Settings
 from submission.slots import LOCKS_DIR, SlotDirectory, family_key
 
@@ -59,16 +60,18 @@ def session_key() -> str:
     return value if isinstance(value, str) else ""
 
 
-KEPT_ACROSS_SESSIONS = ("csrf_token", "lang")
+KEPT_ACROSS_SESSIONS = ("lang",)
 
 
 def fresh_session(keep: tuple[str, ...] = KEPT_ACROSS_SESSIONS) -> None:
     """Clear the session under a new token (no session fixation), keeping only the keys named:
-    by default the CSRF secret and the chosen language."""
+    by default the chosen language. The CSRF secret is not kept: a token that leaked before
+    log-in is worth nothing after it."""
     kept = {key: session[key] for key in keep if key in session}
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]
     session.update(kept)
+    g.pop("csrf_token", None)  # Flask-WTF's copy for this request: the page gets a fresh one
 
 
 def begin_new_source(identity: X25519Identity) -> None:
@@ -98,12 +101,23 @@ def current_source_id() -> str:
 
 
 def get_or_create_source(db: Session) -> Source:
-    """The logged-in source's row; created here on a first submission."""
+    """The logged-in source's row; created here on a first submission.
+
+    Two first submissions of a new source can arrive together: the row is inserted with "on
+    conflict do nothing" and committed at once, so the second finds it rather than failing.
+    """
     sid = current_source_id()
     source = db.get(Source, sid)
     if source is None:
         if not session.get("new"):
             raise NotLoggedIn()
-        source = Source(id=sid, reply_recipient=str(session["reply_recipient"]))
-        db.add(source)
+        values = {"id": sid, "reply_recipient": str(session["reply_recipient"]), "created_day": today()}
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(postgresql.insert(Source).values(values).on_conflict_do_nothing(index_elements=["id"]))
+        else:
+            db.execute(sqlite.insert(Source).values(values).on_conflict_do_nothing(index_elements=["id"]))
+        db.commit()
+        source = db.get(Source, sid)
+        if source is None:
+            raise NotLoggedIn()
     return source
