@@ -17,6 +17,7 @@ from typing import IO, BinaryIO, cast
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder, State
 
 from crypto import Recipient, Sealer, seal_bytes
@@ -28,6 +29,7 @@ from submission.watchdog import Watch
 READ_SIZE = 64 * 1024  # per-upload memory: the decoder holds about this much
 MAX_TOKEN_BYTES = 512
 HEAD_READ_SIZE = 1024  # small reads before the token: a stalled body holds no slot and little memory
+MAX_CONTENT_TYPE_CHARS = 200  # "multipart/form-data; boundary=" and 70 characters, with room to spare
 MAX_HEAD_BYTES = 4096  # preamble and the token part together; browsers send about 250 bytes
 MAX_NAME_CHARS = 255
 MAX_IGNORED_BYTES = 64 * 1024
@@ -246,11 +248,15 @@ class Upload:
             raise _as_intake_error(error) from None
 
 
-def check_boundary(boundary: str) -> bytes:
-    """The boundary as bytes if RFC 2046 allows it (1-70 characters of its alphabet), else
-    BadSubmission, before a byte of the body is parsed: the decoder's preamble search costs time
-    that grows with the boundary's length."""
-    if not _BOUNDARY.fullmatch(boundary):
+def boundary_of(content_type: str) -> bytes:
+    """The multipart/form-data boundary as bytes, or BadSubmission before a byte of the body is
+    read: RFC 2046 allows 1-70 characters of its alphabet, and both the header parser and the
+    decoder's preamble search cost time that grows with the boundary's length."""
+    if len(content_type) > MAX_CONTENT_TYPE_CHARS:
+        raise BadSubmission()
+    mimetype, options = parse_options_header(content_type)
+    boundary = options.get("boundary", "")
+    if mimetype != "multipart/form-data" or not _BOUNDARY.fullmatch(boundary):
         raise BadSubmission()
     return boundary.encode("ascii")
 

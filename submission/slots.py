@@ -57,17 +57,6 @@ class SlotDirectory:
                 return slot
         return None
 
-    def held(self, family: str, count: int) -> int:
-        """How many of the family's slots are taken right now (for tests and benchmarks)."""
-        taken = 0
-        for number in range(count):
-            slot = self._try(self.directory / f"{family}-{number}.lock")
-            if slot is None:
-                taken += 1
-            else:
-                slot.release()
-        return taken
-
     def _try(self, path: Path) -> Slot | None:
         for _ in range(_RETRIES):
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from wtforms.validators import ValidationError
 
 from submission import receiver
-from submission.errors import BadSubmission, Busy, FormExpired, OutOfSpace, TooLarge, TooManyUploads
+from submission.errors import Busy, FormExpired, OutOfSpace, TooLarge, TooManyUploads
 from submission.models import Envelope, Submission
 from submission.settings import Settings
 from submission.slots import LOCKS_DIR, SlotDirectory, family_key
@@ -57,9 +57,7 @@ class Intake:
     def accept(self, db: Session) -> Submission:
         """Seal the current request's body and record it; nothing is kept on any failure."""
         source = current_source_id()  # the session is checked before a byte of the body is read
-        if request.mimetype != "multipart/form-data" or "boundary" not in request.mimetype_params:
-            raise BadSubmission()
-        boundary = receiver.check_boundary(request.mimetype_params["boundary"])
+        boundary = receiver.boundary_of(request.headers.get("Content-Type", ""))
         if request.content_length is not None and request.content_length > self._max_body():
             raise TooLarge()
         try:
