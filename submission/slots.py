@@ -57,6 +57,16 @@ class SlotDirectory:
                 return slot
         return None
 
+    def remove_stale(self) -> int:
+        """Delete slot files no one holds (a killed worker's); return how many."""
+        removed = 0
+        for path in self.directory.glob("*-[0-9]*.lock"):
+            slot = self._try(path)
+            if slot is not None:
+                slot.release()  # unlinks it, as any holder does
+                removed += 1
+        return removed
+
     def _try(self, path: Path) -> Slot | None:
         for _ in range(_RETRIES):
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

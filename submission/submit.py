@@ -42,10 +42,10 @@ class Intake:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        locks = SlotDirectory(settings.data_dir / LOCKS_DIR)
-        self.slots = locks
+        self.slots = SlotDirectory(settings.data_dir / LOCKS_DIR)
+        self.slots.remove_stale()
         self.store = EnvelopeStore(
-            settings.store_dir, settings.limits.disk_reserve_bytes, locks.directory / RESERVE_LOCK
+            settings.store_dir, settings.limits.disk_reserve_bytes, self.slots.directory / RESERVE_LOCK
         )
         self.watchdog = Watchdog()
         self._uploads = threading.BoundedSemaphore(settings.limits.max_concurrent_uploads)

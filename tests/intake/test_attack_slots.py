@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from submission.slots import SlotDirectory
 from tests.intake.live import (
     LiveIntake,
     RawUpload,
@@ -157,3 +158,17 @@ def test_slots_come_back_after_uploads_end(intake: LiveIntake, tmp_path: Path) -
     time.sleep(1)
     content_type, body = multipart(token, "after", [])
     assert visitor.request("POST", "/submit", body, {"Content-Type": content_type}).status == 303
+
+
+def test_a_slot_is_shared_by_separate_opens_and_stale_files_are_removed(tmp_path: Path) -> None:
+    slots = SlotDirectory(tmp_path / "locks")
+    held = slots.take("upload", 2)
+    other = slots.take("upload", 2)
+    assert held is not None and other is not None
+    assert slots.take("upload", 2) is None  # both taken, even from the same process
+    other.release()
+    (tmp_path / "locks" / "upload-session-abc-0.lock").touch()  # left by a killed worker
+    assert slots.remove_stale() == 1
+    assert sorted(p.name for p in (tmp_path / "locks").iterdir()) == [held.path.name]
+    held.release()
+    assert list((tmp_path / "locks").iterdir()) == []
