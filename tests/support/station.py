@@ -250,9 +250,8 @@ _KEYS: dict[str, Keys] = {}
 _real_unlock = ReviewStation.unlock
 
 
-def _cached_unlock(station: ReviewStation, passphrase: Callable[[], str], check_station: bool) -> Keys:
-    if check_station:
-        station._public()  # not a station: refused before the passphrase is asked, as unlock does
+def _cached_unlock(station: ReviewStation, passphrase: Callable[[], str]) -> Keys:
+    station._public()  # not a station: refused before the passphrase is asked, as unlock does
     secret = passphrase()
     token = hashlib.sha256()
     for name in (PUBLIC_FILE, IDENTITY_FILE, SIGNING_FILE):
@@ -265,15 +264,8 @@ def _cached_unlock(station: ReviewStation, passphrase: Callable[[], str], check_
 
 
 @contextmanager
-def unlock_cache(check_station: bool = True) -> Iterator[None]:
-    """`Station.unlock` served from the cache until the block ends (for a session fixture).
-
-    With `check_station` off, the station directory is not read before the passphrase is asked.
-    """
-
-    def unlock(self: ReviewStation, passphrase: Callable[[], str]) -> Keys:
-        return _cached_unlock(self, passphrase, check_station)
-
+def unlock_cache() -> Iterator[None]:
+    """`Station.unlock` served from the cache until the block ends (for a session fixture)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ReviewStation, "unlock", unlock)
+        patch.setattr(ReviewStation, "unlock", _cached_unlock)
         yield

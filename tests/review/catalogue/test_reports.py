@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.support import media_samples as samples
+from tests.support.browser import ARTIFACTS
 from tests.support.catalogue import BIDI_NAME, IMG_NAME, MESSAGES, Evidence
 from tests.support.station import Station
 
-REPO = Path(__file__).resolve().parents[2]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "p", "h1", "h2", "table", "tr", "th", "td"}
 
@@ -313,9 +313,8 @@ def test_the_html_report_renders_inert_in_headless_chromium(catalogue: Evidence,
     station.ok(
         "report", "--format", "html", "--out", page, "--include-identifying", "--incident", "ballot.stuffing"
     )
-    artifacts = REPO / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    screenshot = artifacts / "catalogue-report.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "catalogue-report.png"
     screenshot.unlink(missing_ok=True)
     common = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
