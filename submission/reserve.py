@@ -43,11 +43,19 @@ class DiskReserve:
         """Extend a file's claim from `claimed` to at least `needed` bytes; return the new claim.
 
         Claims double (up to CLAIM_BYTES at a time), so a small envelope claims about its size
-        and a long upload takes the lock once per CLAIM_BYTES.
+        and a long upload takes the lock once per CLAIM_BYTES; near the reserve it claims exactly.
         """
-        target = max(needed, claimed + min(max(claimed, 64 * 1024), CLAIM_BYTES))
+        ahead = max(needed, claimed + min(max(claimed, 64 * 1024), CLAIM_BYTES))
         with self._locked():
-            self.check(target - claimed)
+            room = self.free_bytes() - self.reserve_bytes
+            # Near the reserve an upload claims only what it writes: other uploads' look-ahead
+            # must not refuse one whose bytes would still fit.
+            target = ahead if ahead - claimed <= room else needed
+            if target - claimed > room:
+                # This upload is lost either way: give its room back before the lock is released,
+                # so that uploads that ran out beside it can finish instead of all failing together.
+                os.ftruncate(fd, 0)
+                raise DiskFullError()
             os.posix_fallocate(fd, claimed, target - claimed)
         return target
 

@@ -304,7 +304,7 @@ os.execv(REAL, [REAL, *sys.argv[1:]])
 """,
     )
     monkeypatch.setattr(sys, "executable", str(script))
-    monkeypatch.setattr(media, "probe", partial(media.probe, timeout=2.0))
+    monkeypatch.setattr(media, "probe", partial(media.probe, timeout=8.0))  # loaded CI machines
     uploads = [
         Upload("first", samples.plain_jpeg(seed=11), "before.jpg", "image/jpeg"),
         Upload("sleepy", samples.sleepy_jpeg(seed=12), "sleepy.jpg", "image/jpeg"),
