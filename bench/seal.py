@@ -47,9 +47,10 @@ the kernel's dirty-page writeback):
   rotated every round, so a slow spell of the machine or disk is shared; the median is the headline
   and the targets are judged on it; the best run and every run's wall time are printed too.
 
-Peak RSS: each of tamga seal and open runs once more per size in a fresh `python -c` child process
-that reads its own /proc/self/status VmHWM at the end (VmRSS after the imports, before any work, is
-printed as the baseline). The "4 GiB - 1 GiB" line compares the largest size with the smallest.
+Peak RSS: each of tamga seal and open runs once more per size in a fresh child process
+(`python -m bench.children.seal_rss`) that reads its own /proc/self/status VmHWM at the end (VmRSS
+after the imports, before any work, is printed as the baseline). The "4 GiB - 1 GiB" line compares
+the largest size with the smallest.
 
 Everything is created in a temporary directory (by default under the repository's parent, i.e.
 the same disk; --dir to choose) and removed at the end, also on error or Ctrl-C.
@@ -75,7 +76,8 @@ if str(REPO) not in sys.path:
 from nacl import bindings  # noqa: E402
 
 import crypto  # noqa: E402
-from bench.sizes import parse_size, size_label  # noqa: E402 (after the path is set)
+from bench import proc  # noqa: E402 (after the path is set)
+from bench.sizes import parse_size, size_label  # noqa: E402
 
 CHUNK = 64 * 1024
 TAG = 16
@@ -86,28 +88,7 @@ TARGET_RATIO = 0.70
 TARGET_RSS_MB = 64.0
 TARGET_RSS_GROWTH_MB = 4.0
 
-CHILD = r"""
-import sys, json
-from crypto import X25519Identity, open_stream, seal_stream
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(field)
-
-mode, key_path, src_path, dst_path = sys.argv[1:5]
-with open(key_path) as f:
-    identity = X25519Identity.parse(f.read())
-baseline = status("VmRSS")
-with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
-    if mode == "seal":
-        seal_stream(src, dst, [identity.recipient])
-    else:
-        open_stream(src, dst, [identity])
-print(json.dumps({"baseline": baseline, "peak": status("VmHWM")}))
-"""
+CHILD = "bench.children.seal_rss"  # run with `python -m`
 
 
 def sync() -> None:
@@ -235,7 +216,7 @@ def timed(op: Callable[[Path, Path], None], src: Path, dst: Path, settle: float)
 def rss_child(mode: str, key_file: Path, src: Path, dst: Path) -> dict[str, int]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(key_file), str(src), str(dst)],
+        [sys.executable, "-m", CHILD, mode, str(key_file), str(src), str(dst)],
         capture_output=True,
         text=True,
         check=True,
@@ -249,12 +230,9 @@ def rss_child(mode: str, key_file: Path, src: Path, dst: Path) -> dict[str, int]
 def load() -> str:
     one, five, _ = os.getloadavg()
     text = f"loadavg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
-    try:
-        with open("/proc/pressure/cpu") as f:
-            some = f.readline().split()
+    some = proc.cpu_pressure()
+    if some and len(some) > 2:
         text += f", CPU pressure {some[1]} {some[2]}"
-    except (OSError, IndexError):
-        pass
     return text
 
 
@@ -399,12 +377,7 @@ def main() -> int:
         return 2
 
     age_version = subprocess.run([AGE, "--version"], capture_output=True, text=True).stdout.strip()
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = proc.cpu_model() or "?"
     print("Tamga seal/open benchmark")
     print(
         f"python {sys.version.split()[0]}, PyNaCl {__import__('nacl').__version__}, age {age_version}, "
