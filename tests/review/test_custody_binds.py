@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from crypto import seal_bytes
-from tests.review.conftest import Station, make_intake, pin, sha256
-from tests.support.station import assert_refused
+from tests.support.bundles import sha256
+from tests.support.intake import make_intake, pin
+from tests.support.station import Station, assert_refused
 
 MESSAGE = "Observers were not let in at PS 112 until 09:40."
 PHOTO = b"\xff\xd8\xff\xe0 a protocol photo " * 3000

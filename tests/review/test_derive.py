@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.catalogue import samples
-from tests.review.conftest import Station, make_intake, pin, sha256
-from tests.support.station import assert_refused
+from tests.support import media_samples as samples
+from tests.support.bundles import sha256
+from tests.support.intake import make_intake, pin
+from tests.support.station import Station, assert_refused
 from tests.support.worker import this_trees_worker
 
 needs_ffmpeg = pytest.mark.skipif(not samples.have_ffmpeg(), reason="needs ffmpeg and ffprobe")

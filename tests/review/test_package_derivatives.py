@@ -10,11 +10,12 @@ import pytest
 
 from crypto.signing import SigningKey
 from review.station import Station as ReviewStation
-from tests.catalogue import samples
-from tests.review.conftest import PASSPHRASE, Station, make_intake, pin, sha256
 from tests.review.test_package import manifest_of, members, verify_package
 from tests.review.test_package_damage import read, resigned, write
-from tests.support.station import assert_ok, assert_refused
+from tests.support import media_samples as samples
+from tests.support.bundles import sha256
+from tests.support.intake import make_intake, pin
+from tests.support.station import PASSPHRASE, Station, assert_ok, assert_refused
 from tests.support.worker import this_trees_worker
 
 PHOTO = samples.plain_jpeg(21)
