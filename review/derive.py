@@ -101,16 +101,10 @@ def derive(
     original = items.get_item(db, item_id)
     extension = _checked(original, strip, clip)
     keys = unlock()
-    operation: dict[str, Any] = {
-        "operation": "+".join(
-            name for name, wanted in (("strip-metadata", strip), ("clip", clip is not None)) if wanted
-        )
-    }
-    if clip is not None:
-        operation["clip_ms"] = [
-            round(clip[0] * 1000),
-            round(clip[1] * 1000),
-        ]  # signed documents hold no floats
+    steps = [name for name, wanted in (("strip-metadata", strip), ("clip", clip is not None)) if wanted]
+    operation: dict[str, Any] = {"operation": "+".join(steps)}
+    if clip is not None:  # in milliseconds: signed documents hold no floats
+        operation["clip_ms"] = [round(clip[0] * 1000), round(clip[1] * 1000)]
     with private_copy() as (plain, path):
         for chunk in evidence.plaintext(station, db, keys, original):
             plain.write(chunk)

@@ -19,7 +19,7 @@ from review import custody
 from review.errors import EvidenceMismatch, ReviewError
 from review.models import CustodyEvent, Item
 from review.station import Keys, Station
-from review.vault import Hashing, Vault
+from review.vault import Hashing, Vault, file_sha256
 
 # The events that bring an item into the catalogue; their hashes are the item's for good.
 CREATING = ("imported", "quarantined", "derived")
@@ -44,6 +44,16 @@ def recorded_hashes(db: Session, station: Station, item: Item) -> dict[str, str]
                 f"item {item.id}: the catalogue's {key} is not the one signed at import (event {row.seq})"
             )
     return hashes
+
+
+def check_envelope(station: Station, db: Session, item: Item) -> None:
+    """Without decrypting (no passphrase): the vault file is the envelope signed at import."""
+    hashes = recorded_hashes(db, station, item)
+    vault = Vault(station.vault_dir)
+    if not vault.has(item.envelope_sha256):
+        raise EvidenceMismatch(f"item {item.id}: its envelope is missing from the vault")
+    if file_sha256(vault.path(item.envelope_sha256)) != hashes["envelope_sha256"]:
+        raise _swapped(item)
 
 
 def plaintext(station: Station, db: Session, keys: Keys, item: Item) -> Iterator[bytes]:

@@ -160,13 +160,18 @@ def listing(db: Session, where: Filter) -> list[dict[str, Any]]:
 
 
 def describe(station: Station, db: Session, unlock: Unlock, item_id: int, actor: str) -> dict[str, Any]:
-    """What `show` shows: an item's facts, notes and near-duplicates; a message's text (opened)."""
+    """What `show` shows: an item's facts, notes and near-duplicates; a message's text (opened).
+
+    Either way the envelope is checked against the custody log (review/evidence.py) first.
+    """
     item = get_item(db, item_id)
     facts = as_dict(item, db)
     facts["notes"] = [f"{n.created_at:%Y-%m-%d} {n.actor}: {n.text}" for n in notes_of(db, item.id)]
     facts["near_duplicates"] = [f"item {other} (distance {d})" for other, d in near_duplicates(db, item)]
     if readable_message(item):
         facts["text"] = read_message(station, db, unlock(), item, actor)
+    else:
+        evidence.check_envelope(station, db, item)
     return facts
 
 

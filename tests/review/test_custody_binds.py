@@ -93,6 +93,7 @@ def test_a_swapped_file_envelope_is_refused_by_extract(
         station.run("extract", loaded.scan, "--out", out), f"item {loaded.scan}", "not the envelope recorded"
     )
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "station"]  # no .part left
+    assert_refused(station.run("show", loaded.scan, passphrase=None), "not the envelope recorded at import")
     station.ok("custody", "verify", passphrase=None)  # the catalogue itself is untouched
     line = verify(station, "--deep")
     assert f"item {loaded.scan}: the vault file of its envelope {envelope_of(station, loaded.scan)}" in line
