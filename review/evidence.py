@@ -49,9 +49,7 @@ def recorded_hashes(db: Session, station: Station, item: Item) -> dict[str, str]
 def check_envelope(station: Station, db: Session, item: Item) -> None:
     """Without decrypting (no passphrase): the vault file is the envelope signed at import."""
     hashes = recorded_hashes(db, station, item)
-    vault = Vault(station.vault_dir)
-    if not vault.has(item.envelope_sha256):
-        raise EvidenceMismatch(f"item {item.id}: its envelope is missing from the vault")
+    vault = _vault_holding(station, item)
     if file_sha256(vault.path(item.envelope_sha256)) != hashes["envelope_sha256"]:
         raise _swapped(item)
 
@@ -64,24 +62,28 @@ def plaintext(station: Station, db: Session, keys: Keys, item: Item) -> Iterator
     if item.status == "undecryptable" or item.content_sha256 is None:
         raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
     hashes = recorded_hashes(db, station, item)
-    vault = Vault(station.vault_dir)
-    if not vault.has(item.envelope_sha256):
-        raise EvidenceMismatch(f"item {item.id}: its envelope is missing from the vault")
     content, size = hashlib.sha256(), 0
-    with vault.open(item.envelope_sha256) as raw:
+    with _vault_holding(station, item).open(item.envelope_sha256) as raw:
         envelope = Hashing(raw)
         for chunk in open_chunks(cast(BinaryIO, envelope), [keys.identity]):
             size += len(chunk)
             if item.size is not None and size > item.size:
-                raise _altered(item)
+                break
             content.update(chunk)
             yield chunk
-        while envelope.read(1 << 20):
+        while envelope.read(1 << 20):  # the rest of the file, read or not by the decryption
             pass
     if envelope.digest.hexdigest() != hashes["envelope_sha256"]:
         raise _swapped(item)
     if content.hexdigest() != hashes["content_sha256"] or (item.size is not None and size != item.size):
         raise _altered(item)
+
+
+def _vault_holding(station: Station, item: Item) -> Vault:
+    vault = Vault(station.vault_dir)
+    if not vault.has(item.envelope_sha256):
+        raise EvidenceMismatch(f"item {item.id}: its envelope is missing from the vault")
+    return vault
 
 
 def _swapped(item: Item) -> EvidenceMismatch:

@@ -8,7 +8,7 @@ import pytest
 
 from crypto import seal_bytes
 from tests.support.bundles import sha256
-from tests.support.intake import make_intake, pin
+from tests.support.intake import stocked_station
 from tests.support.station import Station, assert_refused
 
 MESSAGE = "Observers were not let in at PS 112 until 09:40."
@@ -29,13 +29,9 @@ class Loaded:
 def loaded(tmp_path_factory: pytest.TempPathFactory, station_template: Station) -> Iterator[Loaded]:
     """Two submissions (the photo sent twice), tagged, a status set, a note, a package written."""
     tmp = tmp_path_factory.mktemp("binds")
-    station = station_template.copy_to(tmp / "station")
-    intake = make_intake(tmp / "intake", [station.recipient])
-    pin(station, intake)
-    intake.submit(MESSAGE, [(PHOTO, "photo.jpg", "image/jpeg"), (SCAN, "scan.pdf", "application/pdf")])
-    intake.submit("", [(PHOTO, "again.jpg", "image/jpeg")])
-    station.ok("import", intake.export_ok(tmp / "b.tar")[0][0])
-    intake.close()
+    first = [(PHOTO, "photo.jpg", "image/jpeg"), (SCAN, "scan.pdf", "application/pdf")]
+    again = [(PHOTO, "again.jpg", "image/jpeg")]
+    station = stocked_station(station_template, tmp, (MESSAGE, first), ("", again))
     items = station.items()
     message = next(i["id"] for i in items if i["kind"] == "message")
     photo, again = sorted(i["id"] for i in items if i["sha256"] == sha256(PHOTO))

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import media_samples as samples
 from tests.support.bundles import sha256
-from tests.support.intake import make_intake, pin
+from tests.support.intake import stocked_station
 from tests.support.station import Station, assert_refused
 from tests.support.worker import this_trees_worker
 
@@ -34,12 +34,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, station_template: Station) 
     """A station holding a photo with EXIF and GPS, a video with a GPS position, and a message."""
     tmp = tmp_path_factory.mktemp("derive")
     video = samples.mp4(tmp) if samples.have_ffmpeg() else b"\x00\x00\x00\x18ftypmp42 not a video"
-    station = station_template.copy_to(tmp / "station")
-    intake = make_intake(tmp / "intake", [station.recipient])
-    pin(station, intake)
-    intake.submit(MESSAGE, [(PHOTO, "IMG_0001.jpg", "image/jpeg"), (video, "VID_0001.mp4", "video/mp4")])
-    station.ok("import", intake.export_ok(tmp / "b.tar")[0][0])
-    intake.close()
+    files = [(PHOTO, "IMG_0001.jpg", "image/jpeg"), (video, "VID_0001.mp4", "video/mp4")]
+    station = stocked_station(station_template, tmp, (MESSAGE, files))
     found = {item["sha256"]: item for item in station.items()}
     message = next(item["id"] for item in found.values() if item["kind"] == "message")
     yield Loaded(station, found[sha256(PHOTO)]["id"], found[sha256(video)]["id"], message, video)

@@ -14,7 +14,7 @@ from tests.review.test_package import manifest_of, members, verify_package
 from tests.review.test_package_damage import read, resigned, write
 from tests.support import media_samples as samples
 from tests.support.bundles import sha256
-from tests.support.intake import make_intake, pin
+from tests.support.intake import stocked_station
 from tests.support.station import PASSPHRASE, Station, assert_ok, assert_refused
 from tests.support.worker import this_trees_worker
 
@@ -35,12 +35,8 @@ class Case:
 def case(tmp_path_factory: pytest.TempPathFactory, station_template: Station) -> Iterator[Case]:
     """A photo, a scan, and a working copy of the photo."""
     tmp = tmp_path_factory.mktemp("package-derivatives")
-    station = station_template.copy_to(tmp / "station")
-    intake = make_intake(tmp / "intake", [station.recipient])
-    pin(station, intake)
-    intake.submit("", [(PHOTO, "photo.jpg", "image/jpeg"), (SCAN, "scan.pdf", "application/pdf")])
-    station.ok("import", intake.export_ok(tmp / "b.tar")[0][0])
-    intake.close()
+    files = [(PHOTO, "photo.jpg", "image/jpeg"), (SCAN, "scan.pdf", "application/pdf")]
+    station = stocked_station(station_template, tmp, ("", files))
     found = {item["sha256"]: item["id"] for item in station.items()}
     with this_trees_worker(tmp):
         made = station.ok("derive", found[sha256(PHOTO)], "--strip-metadata").stdout
