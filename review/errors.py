@@ -20,3 +20,11 @@ class ItemNotFound(ReviewError):
 
 class CustodyBroken(ReviewError):
     """The custody log fails verification; the message names the first bad event."""
+
+
+class PreviewUnavailable(ReviewError):
+    """An item cannot be shown in the station: not a viewable kind, or the sandbox refused it."""
+
+
+class RangeNotSatisfiable(PreviewUnavailable):
+    """A byte range outside an item's content (HTTP 416)."""
