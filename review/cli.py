@@ -18,6 +18,7 @@ from review import (
     cli_custody,
     cli_outbox,
     cli_package,
+    cli_serve,
     importer,
     items,
     provision,
@@ -227,6 +228,7 @@ for command in (
     cli_custody.custody_group,
     cli_package.package_command,
     cli_package.verify_package_command,
+    cli_serve.serve_command,
 ):
     cli.add_command(command)
 

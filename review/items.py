@@ -174,6 +174,18 @@ def read_message(station: Station, db: Session, keys: Keys, item: Item, actor: s
 
     Warning: returns the source's plaintext; never log or store it.
     """
+    text = message_text(station, keys, item)
+    custody.record(db, keys.signing, "opened", f"item:{item.id}", actor, hashes_of(item))
+    db.commit()
+    return text
+
+
+def message_text(station: Station, keys: Keys, item: Item) -> str:
+    """A message decrypted in memory and neutralised, without a custody event (the caller records it,
+    or, for the station UI's search, shows none of it).
+
+    Warning: returns the source's plaintext; never log or store it.
+    """
     if item.kind != "message":
         raise ReviewError(f"item {item.id} is a file, not a message: use extract")
     _refuse_quarantined(item)
@@ -184,8 +196,6 @@ def read_message(station: Station, db: Session, keys: Keys, item: Item, actor: s
             if size > MAX_MESSAGE_BYTES:
                 raise ReviewError(f"item {item.id} is too large to show as a message: use extract")
             parts.append(chunk)
-    custody.record(db, keys.signing, "opened", f"item:{item.id}", actor, hashes_of(item))
-    db.commit()
     return neutralise(b"".join(parts).decode("utf-8", "replace"))
 
 
