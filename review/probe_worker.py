@@ -31,6 +31,8 @@ SAFE_IMAGE_FORMATS = (
 )  # never EPS, PDF or anything Ghostscript reads
 # ffprobe demuxers that cannot pull in other files (no HLS, no concat, no playlists).
 SAFE_VIDEO_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,wav,mp3,asf"
+# How ffprobe and ffmpeg are told to read: local files only, through those demuxers only.
+SAFE_INPUT = ("-v", "error", "-protocol_whitelist", "file", "-format_whitelist", SAFE_VIDEO_FORMATS)
 RENDERED_BYTES = 12 * 1024 * 1024  # a derivative larger than this is refused (media.RENDERED_LIMIT)
 JPEG_QUALITY = 85
 POSTER_FRAMES = 30  # ffmpeg's thumbnail filter picks the most typical of the first frames
@@ -100,28 +102,14 @@ def _iso6709(text: str) -> list[float] | None:
     return [float(match.group(1)), float(match.group(2))] if match else None
 
 
+def _tool(command: list[str]) -> bytes:
+    return subprocess.run(command, capture_output=True, timeout=CPU_SECONDS, check=True, env={}).stdout
+
+
 def probe_video(path: str, ffprobe: str, facts: dict[str, Any]) -> None:
-    result = subprocess.run(
-        [
-            ffprobe,
-            "-v",
-            "error",
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            SAFE_VIDEO_FORMATS,
-            "-show_format",
-            "-show_streams",
-            "-of",
-            "json",
-            "file:" + path,
-        ],
-        capture_output=True,
-        timeout=CPU_SECONDS,
-        check=True,
-        env={},
+    data = json.loads(
+        _tool([ffprobe, *SAFE_INPUT, "-show_format", "-show_streams", "-of", "json", "file:" + path])
     )
-    data = json.loads(result.stdout)
     fmt = data.get("format", {})
     tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
     facts["container"] = _text(fmt.get("format_name"))
@@ -168,10 +156,6 @@ def encode_image(source: str | io.BytesIO, side: int) -> bytes:
     return out.getvalue()
 
 
-def _tool(command: list[str]) -> bytes:
-    return subprocess.run(command, capture_output=True, timeout=CPU_SECONDS, check=True, env={}).stdout
-
-
 def pdf_pages(path: str, pdfinfo: str) -> bytes:
     for line in _tool([pdfinfo, path]).decode("utf-8", "replace").splitlines():
         name, _, value = line.partition(":")
@@ -192,12 +176,7 @@ def poster(path: str, ffmpeg: str, side: int) -> bytes:
         [
             ffmpeg,
             "-nostdin",
-            "-v",
-            "error",
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            SAFE_VIDEO_FORMATS,
+            *SAFE_INPUT,
             "-i",
             "file:" + path,
             "-map",
