@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,11 @@ def child_env() -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "HOME": os.environ.get("HOME", "/")}
 
 
-@pytest.fixture
-def served(web_evidence: Evidence) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
+@contextmanager
+def serving(station: Path) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
+    """`tamga-review --station STATION serve` running: (port, token, process)."""
     with subprocess.Popen(
-        [str(SCRIPT), "--station", str(web_evidence.station.root), "serve"],
+        [str(SCRIPT), "--station", str(station), "serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -45,6 +47,12 @@ def served(web_evidence: Evidence) -> Iterator[tuple[int, str, subprocess.Popen[
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def served(web_evidence: Evidence) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
+    with serving(web_evidence.station.root) as running:
+        yield running
 
 
 def get(port: int, path: str, host: str | None = None, cookie: str | None = None) -> http.client.HTTPResponse:
