@@ -48,6 +48,18 @@ def webm(directory: Path) -> bytes:
     return out.read_bytes()
 
 
+def long_mp4(directory: Path) -> bytes:
+    """30 s of a test pattern: its first frames at the start, its index (moov) at the end."""
+    out = directory / "long.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
+         "testsrc=duration=30:size=320x240:rate=10", "-pix_fmt", "yuv420p", str(out)],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    return out.read_bytes()
+
+
 def wav() -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as sound:
@@ -114,8 +126,9 @@ def viewing(tmp_path_factory: pytest.TempPathFactory, station_template: Station)
     if samples.have_ffmpeg():
         content["mp4"] = samples.mp4(workdir)
         content["webm"] = webm(workdir)
+        content["long"] = long_mp4(workdir)
     names = {"photo": "IMG_0001.JPG", "pdf": "protocol.pdf", "html": "page.html", "wav": "note.wav"}
-    names |= {"mp4": "clip.mp4", "webm": "clip.webm"}
+    names |= {"mp4": "clip.mp4", "webm": "clip.webm", "long": "long.mp4"}
     intake.submit(
         MESSAGE, [(data, names[label], "application/octet-stream") for label, data in content.items()]
     )
@@ -147,7 +160,7 @@ def _decoded(rendered: preview.Rendered) -> Image.Image:
 def test_each_item_is_shown_as_its_kind_or_not_at_all(viewing: Viewing) -> None:
     expected = {"photo": "image", "pdf": "pdf", "html": "none", "message": "none", "wav": "audio"}
     if "mp4" in viewing.ids:
-        expected |= {"mp4": "video", "webm": "video"}
+        expected |= {"mp4": "video", "webm": "video", "long": "video"}
     assert {label: preview.viewable(viewing.item(label)) for label in expected} == expected
 
 
@@ -209,6 +222,52 @@ def test_a_video_poster_is_a_frame_from_the_sandbox(viewing: Viewing, label: str
     args = (viewing.station, viewing.keys, viewing.db, viewing.ids[label])
     assert _decoded(preview.poster(*args)).size == (320, 240)
     assert _decoded(preview.thumbnail(*args)).size == (240, 180)
+
+
+EDGE = 16 * 1024  # enough for long.mp4's first frames and its index
+
+
+class RenderSpy:
+    """Wraps media.render: records how much of each private copy is really on disk."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.copies: list[tuple[int, int]] = []  # (bytes allocated, file size)
+        self.fail_first = fail_first
+        self._real = media.render
+
+    def __call__(self, operation: str, path: Path, *args: int) -> bytes:
+        stat = path.stat()
+        self.copies.append((stat.st_blocks * 512, stat.st_size))
+        if self.fail_first and len(self.copies) == 1:
+            raise PreviewUnavailable("the sandbox could not render this file (failed (1))")
+        return self._real(operation, path, *args)
+
+
+@needs_ffmpeg
+def test_a_large_video_poster_decrypts_only_its_two_ends(
+    viewing: Viewing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = RenderSpy()
+    monkeypatch.setattr(media, "render", spy)
+    monkeypatch.setattr(preview, "POSTER_EDGE", EDGE)
+    poster = preview.poster(viewing.station, viewing.keys, viewing.db, viewing.ids["long"])
+    assert _decoded(poster).size == (320, 240)
+    ((allocated, size),) = spy.copies
+    assert size == len(viewing.content["long"]) > 4 * EDGE
+    assert allocated <= 2 * EDGE + 8192, "the middle of the video was written"
+
+
+@needs_ffmpeg
+def test_when_the_two_ends_are_not_enough_the_whole_video_is_copied(
+    viewing: Viewing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = RenderSpy(fail_first=True)
+    monkeypatch.setattr(media, "render", spy)
+    monkeypatch.setattr(preview, "POSTER_EDGE", EDGE)
+    poster = preview.poster(viewing.station, viewing.keys, viewing.db, viewing.ids["long"])
+    assert _decoded(poster).size == (320, 240)
+    (sparse, _), (whole, size) = spy.copies
+    assert sparse < size // 2 and whole >= size
 
 
 @pytest.mark.parametrize("label", ["html", "message"])
