@@ -59,6 +59,7 @@ def create_app(station: Station, settings: Settings) -> Flask:
         desk = app.extensions["station.desk"]
         return {"unlocked": desk.unlocked, "actor": desk.actor if desk.unlocked else ""}
 
+    app.jinja_env.globals["thumbnailable"] = viewing.thumbnailable
     guard.install(app)
     CSRFProtect(app)
     i18n.install(app)

@@ -3,7 +3,7 @@
 One person, one browser: the one-time token printed by `serve` is exchanged once for a browser
 secret kept in the session cookie. Unlocking puts the station's keys in this process's memory only;
 Lock, the idle timeout and the end of the process drop them, with every message decrypted for the
-search.
+search and the thumbnails kept for the inbox.
 
 Warning: holds private keys and decrypted messages; never log it or put it in a page.
 """
@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from review.errors import ReviewError
@@ -31,6 +32,7 @@ class Desk:
         self._seen = 0.0
         self.messages: dict[int, str] = {}  # item id -> text, for the search; dropped on lock
         self.opened: set[int] = set()  # messages shown this session: their `opened` event is written
+        self.thumbnails: OrderedDict[int, object] = OrderedDict()  # item id -> rendered, newest last
 
     def __repr__(self) -> str:
         return "Desk(...)"
@@ -57,6 +59,7 @@ class Desk:
             self._keys, self._actor = None, ""
             self.messages.clear()
             self.opened.clear()
+            self.thumbnails.clear()
 
     def expire_if_idle(self) -> bool:
         """Lock when idle too long; True when the keys are (now) gone."""

@@ -23,6 +23,7 @@ from review.web import context
 bp = Blueprint("viewing", __name__, url_prefix="/item")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 MAX_RANGE = 4 * 1024 * 1024  # an open-ended range gets at most this much per response
+MAX_THUMBNAILS = 500  # kept in memory while unlocked (about 10 MB), so the inbox does not re-render
 EXTENSIONS = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -49,6 +50,12 @@ class View:
     kind: str  # image | pdf | video | audio | none
     pages: int = 0
     media_type: str | None = None
+
+
+def thumbnailable(item: Item) -> bool:
+    """Whether the inbox shows a thumbnail of the item (no decryption needed to tell)."""
+    usable = item.kind == "file" and item.status != "undecryptable"
+    return usable and _preview().viewable(item) in ("image", "pdf", "video")
 
 
 def describe(item: Item) -> View:
@@ -101,10 +108,15 @@ def image(item_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:item_id>/thumbnail")
 def thumbnail(item_id: int) -> ResponseReturnValue:
-    item = items.get_item(context.db(), item_id)
-    if item.kind != "file" or _preview().viewable(item) not in ("image", "pdf", "video"):
+    if not thumbnailable(items.get_item(context.db(), item_id)):
         abort(404)
-    rendered = _preview().thumbnail(context.station(), context.keys(), context.db(), item_id)
+    cache = context.desk().thumbnails
+    rendered = cache.get(item_id)
+    if rendered is None:
+        rendered = _preview().thumbnail(context.station(), context.keys(), context.db(), item_id)
+        cache[item_id] = rendered
+        while len(cache) > MAX_THUMBNAILS:
+            cache.popitem(last=False)
     return _rendered(item_id, "thumbnail", rendered)
 
 

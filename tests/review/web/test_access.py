@@ -101,7 +101,7 @@ def test_lock_drops_the_keys(app: Flask, reviewer: Browser) -> None:
     assert desk.unlocked
     response = reviewer.post("/lock", csrf=True)
     assert response.status_code == 200 and "locked" in response.get_data(as_text=True)
-    assert not desk.unlocked and desk.messages == {}
+    assert not desk.unlocked and desk.messages == {} and not desk.thumbnails
     assert reviewer.get("/").headers["Location"] == "/unlock"
 
 

@@ -95,3 +95,14 @@ def test_the_message_is_shown_once_opened_as_text(reviewer: Browser, evidence: E
     reviewer.get(f"/item/{evidence.message}")
     opened = [e for e in evidence.station.events(f"item:{evidence.message}") if e["action"] == "opened"]
     assert len(opened) == 1 and opened[0]["actor"] == "web-tester"
+
+
+def test_the_inbox_shows_thumbnails_of_what_can_be_rendered(reviewer: Browser, evidence: Evidence) -> None:
+    page = reviewer.get("/").get_data(as_text=True)
+    assert f'src="/item/{evidence.ids["jpeg"]}/thumbnail"' in page
+    assert f'src="/item/{evidence.ids["html"]}/thumbnail"' not in page
+    assert f'src="/item/{evidence.message}/thumbnail"' not in page
+    response = reviewer.get(f"/item/{evidence.ids['jpeg']}/thumbnail")
+    assert response.status_code == 200
+    media_headers_are_neutral(response, evidence.ids["jpeg"])
+    assert max(Image.open(io.BytesIO(response.data)).size) <= 240

@@ -20,7 +20,7 @@ import pytest
 from tests.review.web.conftest import Evidence
 
 REPO = Path(__file__).resolve().parents[3]
-SCRIPT = Path(sys.executable).parent / "tamga-review"
+PYTHON = sys.executable  # before sandbox_of_this_tree points sys.executable at its stand-in
 URL = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{43})")
 
 
@@ -28,11 +28,18 @@ def child_env() -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "HOME": os.environ.get("HOME", "/")}
 
 
+def tamga_review() -> str:
+    return f"import sys; sys.executable = {sys.executable!r}; from review.cli import main; main()"
+
+
 @contextmanager
 def serving(station: Path) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
-    """`tamga-review --station STATION serve` running: (port, token, process)."""
+    """`tamga-review --station STATION serve` running: (port, token, process).
+
+    It is review.cli.main, as the `tamga-review` script runs it, with the sandbox worker of this
+    tree (sys.executable as sandbox_of_this_tree set it)."""
     with subprocess.Popen(
-        [str(SCRIPT), "--station", str(station), "serve"],
+        [PYTHON, "-c", tamga_review(), "--station", str(station), "serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -92,7 +99,16 @@ def test_serve_listens_on_loopback_only(served: tuple[int, str, object]) -> None
 def test_serve_refuses_a_port_in_use(served: tuple[int, str, object], web_evidence: Evidence) -> None:
     port, _, _ = served
     result = subprocess.run(
-        [str(SCRIPT), "--station", str(web_evidence.station.root), "serve", "--port", str(port)],
+        [
+            PYTHON,
+            "-c",
+            tamga_review(),
+            "--station",
+            str(web_evidence.station.root),
+            "serve",
+            "--port",
+            str(port),
+        ],
         capture_output=True,
         text=True,
         env=child_env(),
@@ -104,7 +120,10 @@ def test_serve_refuses_a_port_in_use(served: tuple[int, str, object], web_eviden
 
 def test_serve_refuses_what_is_not_a_station(tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(SCRIPT), "--station", str(tmp_path), "serve"], capture_output=True, text=True, env=child_env()
+        [PYTHON, "-c", tamga_review(), "--station", str(tmp_path), "serve"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
     )
     assert result.returncode == 1 and "is not a station" in result.stderr
 
@@ -157,7 +176,7 @@ GUARDED = textwrap.dedent(
 def test_the_hook_allows_the_loopback_listener_and_nothing_else(web_evidence: Evidence) -> None:
     code = GUARDED.format(station=str(web_evidence.station.root))
     with subprocess.Popen(
-        [sys.executable, "-c", code],
+        [PYTHON, "-c", code],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
