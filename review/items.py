@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from crypto import open_chunks
@@ -93,7 +93,11 @@ def notes_of(db: Session, item_id: int) -> list[Note]:
 
 
 def filtered(db: Session, where: Filter) -> list[Item]:
-    query = select(Item).order_by(Item.id)
+    return list(db.scalars(narrowed(select(Item).order_by(Item.id), where)))
+
+
+def narrowed(query: Select[Any], where: Filter) -> Select[Any]:
+    """`query` (over items) limited to the items the filter takes."""
     if where.status:
         query = query.where(Item.status == where.status)
     if where.incident:
@@ -103,7 +107,7 @@ def filtered(db: Session, where: Filter) -> list[Item]:
         query = query.where(Item.region == where.region.strip())
     if where.polling_station:
         query = query.where(Item.polling_station == where.polling_station.strip())
-    return list(db.scalars(query))
+    return query
 
 
 def near_duplicates(db: Session, item: Item) -> list[tuple[int, int]]:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from review import outbox, taxonomy
 from review.catalogue import REVIEW_STATUSES
+from review.items import Filter
 from review.models import Item, OutboxReply
 from review.web import context
 from review.web.inbox_query import InboxFilter, inbox, parse_day, regions, status_counts
@@ -21,10 +22,7 @@ def _filter() -> InboxFilter:
         return args.get(name, "").strip() or None
 
     return InboxFilter(
-        status=value("status"),
-        incident=value("incident"),
-        region=value("region"),
-        polling_station=value("polling_station"),
+        chosen=Filter(value("status"), value("incident"), value("region"), value("polling_station")),
         since=parse_day(value("since"), "since"),
         until=parse_day(value("until"), "until"),
         text=value("q"),

@@ -12,19 +12,18 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from review import items, taxonomy
+from review import items
 from review.errors import ReviewError
-from review.models import Item, ItemIncident, Note
+from review.models import Item, Note
 
 PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
 class InboxFilter:
-    status: str | None = None
-    incident: str | None = None
-    region: str | None = None
-    polling_station: str | None = None
+    """What `list` filters by (status, incident, place), and what only the inbox has."""
+
+    chosen: items.Filter = field(default_factory=items.Filter)
     since: datetime.date | None = None
     until: datetime.date | None = None
     text: str | None = None
@@ -57,16 +56,7 @@ def parse_day(text: str | None, name: str) -> datetime.date | None:
 
 
 def _chosen(where: InboxFilter, message_hits: Callable[[str], list[int]]) -> Select[Any]:
-    query = select(Item.id)
-    if where.status:
-        query = query.where(Item.status == where.status)
-    if where.incident:
-        code = taxonomy.validate(where.incident).code
-        query = query.where(Item.id.in_(select(ItemIncident.item_id).where(ItemIncident.code == code)))
-    if where.region:
-        query = query.where(Item.region == where.region.strip())
-    if where.polling_station:
-        query = query.where(Item.polling_station == where.polling_station.strip())
+    query = items.narrowed(select(Item.id), where.chosen)
     if where.since:
         query = query.where(Item.received >= where.since)
     if where.until:

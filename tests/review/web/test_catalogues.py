@@ -17,8 +17,6 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
-from babel.support import Translations
 
 from review.web.i18n import LANGUAGES, TRANSLATIONS
 
@@ -26,34 +24,19 @@ ROOT = Path(__file__).resolve().parents[3]
 MAPPING = "babel-station.cfg"
 
 
-def po_path(lang: str) -> Path:
-    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-
-
-def mo_path(lang: str) -> Path:
-    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo"
-
-
-def load_po(lang: str) -> Catalog:
-    with open(po_path(lang), "rb") as f:
-        return read_po(f, locale=lang)
-
-
-def translations(lang: str) -> Translations:
-    return Translations.load(str(TRANSLATIONS), [lang])
-
-
-def _intake_checks() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "station_catalogue_checks", ROOT / "tests" / "i18n" / "test_catalogues.py"
-    )
+def _second_copy(name: str, relative: str) -> ModuleType:
+    """A module of the intake's i18n tests loaded once more, for the station to point elsewhere."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-checks = _intake_checks()
+catalogues = _second_copy("station_catalogues", "tests/i18n/conftest.py")  # po_path, load_po, ...
+catalogues.TRANSLATIONS = TRANSLATIONS
+checks = _second_copy("station_catalogue_checks", "tests/i18n/test_catalogues.py")
+load_po, translations = catalogues.load_po, catalogues.translations
 
 
 @cache
@@ -70,12 +53,8 @@ def extracted() -> Catalog:
 
 
 checks.LANGUAGES = tuple(LANGUAGES)
-checks.load_po, checks.mo_path, checks.translations, checks.extracted = (
-    load_po,
-    mo_path,
-    translations,
-    extracted,
-)
+checks.load_po, checks.mo_path = catalogues.load_po, catalogues.mo_path
+checks.translations, checks.extracted = catalogues.translations, extracted
 checks.GLOSSARY = {
     "submission": {"ru": "отправ", "kk": "жіберілген материал"},
     "custody log": {"ru": "журнал", "kk": "журнал"},

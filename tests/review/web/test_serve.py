@@ -38,8 +38,18 @@ def serving(station: Path) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
 
     It is review.cli.main, as the `tamga-review` script runs it, with the sandbox worker of this
     tree (sys.executable as sandbox_of_this_tree set it)."""
+    with child(tamga_review(), "--station", str(station), "serve") as (line, process):
+        match = URL.fullmatch(line.strip())
+        assert match, f"not one address line: {line!r}"
+        yield int(match.group(1)), match.group(2), process
+
+
+@contextmanager
+def child(code: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`python -c code args` running: the first line it printed, and the process (ended afterwards)."""
     with subprocess.Popen(
-        [PYTHON, "-c", tamga_review(), "--station", str(station), "serve"],
+        [PYTHON, "-c", code, *args],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -48,9 +58,8 @@ def serving(station: Path) -> Iterator[tuple[int, str, subprocess.Popen[str]]]:
         try:
             assert process.stdout is not None and process.stderr is not None
             line = process.stdout.readline()
-            match = URL.fullmatch(line.strip())
-            assert match, f"not one address line: {line!r} {process.stderr.read() if process.poll() else ''}"
-            yield int(match.group(1)), match.group(2), process
+            assert line, process.stderr.read()
+            yield line, process
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -175,29 +184,15 @@ GUARDED = textwrap.dedent(
 
 def test_the_hook_allows_the_loopback_listener_and_nothing_else(web_evidence: Evidence) -> None:
     code = GUARDED.format(station=str(web_evidence.station.root))
-    with subprocess.Popen(
-        [PYTHON, "-c", code],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    ) as process:
-        try:
-            assert process.stdout is not None and process.stderr is not None
-            line = process.stdout.readline()
-            assert line, process.stderr.read()
-            found = json.loads(line)
-            assert {k: v for k, v in found.items() if k != "port"} == {
-                "connect-elsewhere": "refused",
-                "connect-to-itself": "refused",
-                "bind-everywhere": "refused",
-                "resolve-elsewhere": "refused",
-                "connect-while-listening": "refused",
-                "connect-while-accepting": "refused",
-            }
-            # ... while the server, under the same hook, still accepts and answers over loopback.
-            assert get(found["port"], "/").status == 403
-        finally:
-            process.kill()
-            process.wait(timeout=30)
+    with child(code) as (line, _):
+        found = json.loads(line)
+        assert {k: v for k, v in found.items() if k != "port"} == {
+            "connect-elsewhere": "refused",
+            "connect-to-itself": "refused",
+            "bind-everywhere": "refused",
+            "resolve-elsewhere": "refused",
+            "connect-while-listening": "refused",
+            "connect-while-accepting": "refused",
+        }
+        # ... while the server, under the same hook, still accepts and answers over loopback.
+        assert get(found["port"], "/").status == 403
