@@ -4,16 +4,12 @@ One station imports, through the intake and `tamga-review import`, a camera JPEG
 and a WebM video, a WAV recording, a two-page PDF, an HTML page with a script and a message; the
 tests then call the library as the station's web UI does.
 
-The sandbox runs `python -I -m review.probe_worker`, which imports `review` from wherever the
-virtualenv installed it, not from this tree. `this_tree_worker` points `sys.executable` at a
-stand-in that puts this tree first on sys.path and runs the same module, still isolated (-I) and
-with the empty environment the parent gives it, so the worker under test is the one beside it.
+The sandbox worker is this tree's (tests/support/sandbox.py), not the installed package's.
 """
 
 import io
 import shutil
 import subprocess
-import sys
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +26,7 @@ from review.station import Keys
 from review.station import Station as ReviewStation
 from tests.catalogue import samples
 from tests.review.conftest import Station, make_intake, pin
+from tests.support.sandbox import this_tree_worker
 
 needs_ffmpeg = pytest.mark.skipif(not samples.have_ffmpeg(), reason="ffmpeg is not installed")
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils is not installed")
@@ -81,24 +78,9 @@ def pdf() -> bytes:
     return out.getvalue()
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture(scope="module", autouse=True)
-def this_tree_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    script = tmp_path_factory.mktemp("worker") / "python"
-    script.write_text(
-        f"#!{sys.executable} -I\n"
-        "import runpy, sys\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
-        "assert sys.argv[1:4] == ['-I', '-m', 'review.probe_worker'], sys.argv\n"
-        "sys.argv = [sys.argv[3], *sys.argv[4:]]\n"
-        "runpy.run_module('review.probe_worker', run_name='__main__', alter_sys=True)\n",
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "executable", str(script))
+def worker_of_this_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with this_tree_worker(tmp_path_factory.mktemp("worker")):
         yield
 
 
