@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from crypto import CryptoError, open_chunks, open_seekable
+from crypto import CryptoError, SeekableEnvelope, open_chunks, open_seekable
 from review import items, media
 from review.errors import PreviewUnavailable, RangeNotSatisfiable
 from review.models import Item
@@ -127,19 +127,16 @@ def _sparse_copy(station: Station, keys: Keys, item: Item, edge: int) -> Iterato
     Each chunk read is authenticated (the envelope verified whole at import), not the whole file.
     """
     size = content_size(item)
-    with private_copy() as (copy, path):
+    with private_copy() as (copy, path), Vault(station.vault_dir).open(item.envelope_sha256) as src:
+        opened = _seekable(keys, item, src)
+        copy.truncate(size)
         try:
-            with Vault(station.vault_dir).open(item.envelope_sha256) as src:
-                opened = open_seekable(src, [keys.identity])
-                if opened.size != size:
-                    raise PreviewUnavailable(f"item {item.id} no longer matches the size recorded at import")
-                copy.truncate(size)
-                for start, stop in ((0, edge), (size - edge, size)):
-                    copy.seek(start)
-                    for piece in opened.read_range(start, stop):
-                        copy.write(piece)
+            for start, stop in ((0, edge), (size - edge, size)):
+                copy.seek(start)
+                for piece in opened.read_range(start, stop):
+                    copy.write(piece)
         except CryptoError as error:
-            raise PreviewUnavailable(f"item {item.id} does not open: {error}") from None
+            raise PreviewUnavailable(f"a chunk of item {item.id} does not verify: {error}") from None
         copy.close()
         yield path
 
@@ -222,22 +219,45 @@ def byte_range(station: Station, keys: Keys, item: Item, start: int, end: int) -
         raise RangeNotSatisfiable(f"bytes {start}-{end} are outside item {item.id} ({size} bytes)")
     src = Vault(station.vault_dir).open(item.envelope_sha256)
     try:
-        opened = open_seekable(src, [keys.identity])
-        if opened.size != size:
-            raise PreviewUnavailable(f"item {item.id} no longer matches the size recorded at import")
-    except CryptoError as error:
-        src.close()
-        raise PreviewUnavailable(f"item {item.id} does not open: {error}") from None
+        opened = _seekable(keys, item, src)
     except PreviewUnavailable:
         src.close()
         raise
-    return _pieces(src, opened.read_range(start, end + 1))
+    return _Pieces(item.id, src, opened.read_range(start, end + 1))
 
 
-def _pieces(src: BinaryIO, pieces: Iterator[bytes]) -> Iterator[bytes]:
-    """Yield the pieces and close the vault file when done or abandoned; a bad chunk ends the stream."""
-    with src:
+def _seekable(keys: Keys, item: Item, src: BinaryIO) -> SeekableEnvelope:
+    """The vault file opened for ranges, refused when it does not open or lost the import's size."""
+    try:
+        opened = open_seekable(src, [keys.identity])
+    except CryptoError as error:
+        raise PreviewUnavailable(f"item {item.id} does not open: {error}") from None
+    if opened.size != content_size(item):
+        raise PreviewUnavailable(f"item {item.id} no longer matches the size recorded at import")
+    return opened
+
+
+class _Pieces:
+    """The plaintext pieces of one range; close() (a WSGI server calls it) closes the vault file,
+    also when the body was never read. A bad chunk ends the stream with PreviewUnavailable."""
+
+    def __init__(self, item_id: int, src: BinaryIO, pieces: Iterator[bytes]) -> None:
+        self._item_id = item_id
+        self._src = src
+        self._pieces = pieces
+
+    def __iter__(self) -> "_Pieces":
+        return self
+
+    def __next__(self) -> bytes:
         try:
-            yield from pieces
+            return next(self._pieces)
+        except StopIteration:
+            self.close()
+            raise
         except CryptoError as error:
-            raise PreviewUnavailable(f"a chunk of this item does not verify: {error}") from None
+            self.close()
+            raise PreviewUnavailable(f"a chunk of item {self._item_id} does not verify: {error}") from None
+
+    def close(self) -> None:
+        self._src.close()

@@ -8,6 +8,7 @@ The sandbox worker is this tree's (tests/support/sandbox.py), not the installed 
 """
 
 import io
+import os
 import shutil
 import subprocess
 import wave
@@ -332,3 +333,20 @@ def test_a_damaged_vault_file_fails_before_or_at_the_chunk_read(viewing: Viewing
             preview.byte_range(viewing.station, viewing.keys, item, 0, 0)
     finally:
         path.write_bytes(original)
+
+
+def test_a_range_never_read_still_closes_its_vault_file(viewing: Viewing) -> None:
+    """A WSGI server calls close() on the body even when the client left before it was read."""
+    item = viewing.item("wav")
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    pieces = preview.byte_range(viewing.station, viewing.keys, item, 0, 9)
+    assert open_files() == before + 1
+    pieces.close()  # type: ignore[attr-defined]
+    assert open_files() == before
+    read = preview.byte_range(viewing.station, viewing.keys, item, 0, 9)
+    assert b"".join(read) == viewing.content["wav"][:10]
+    assert open_files() == before, "reading to the end closes the file too"
