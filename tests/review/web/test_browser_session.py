@@ -2,7 +2,8 @@
 
 Off: unlock, browse the inbox, open the JPEG (GPS flag), the PDF pages, the HTML file (not shown),
 tag and verify an item, reply, export the outbox, lock. On: the same start, then play and seek the
-MP4 in the page (the one place the test runs script: to drive the <video> element). Screenshots go
+MP4 in the page (the one place the test runs script: to drive the <video> element), and upload a
+bundle through the page's script, which shows the upload's progress. Screenshots go
 to test-artifacts/station-*.png.
 """
 
@@ -18,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.catalogue.conftest import Intake
 from tests.review.web.conftest import Evidence, Station
 from tests.review.web.test_serve import serving
 from tests.support import browser as support
@@ -80,6 +82,15 @@ def session_url(session_station: Evidence) -> Iterator[str]:
     """The address `serve` printed for the session's station."""
     with serving(session_station.station.root) as (port, token, _):
         yield f"http://127.0.0.1:{port}/?token={token}"
+
+
+def a_new_bundle(evidence: Evidence, work: Path) -> Path:
+    intake = Intake(work / "intake", evidence.station)
+    try:
+        intake.submit("Another message, sent later")
+        return intake.export(work / "later.tar")
+    finally:
+        intake.close()
 
 
 def here(driver: WebDriver) -> str:
@@ -180,5 +191,14 @@ def test_a_session_with_javascript_plays_and_seeks_the_video(
     assert driver.execute_script("return arguments[0].error", video) is None
     time.sleep(0.3)  # let a frame paint for the screenshot
     shot(driver, "video")
+
+    bundle = a_new_bundle(session_station, tmp_path)
+    driver.find_element(By.LINK_TEXT, "Import").click()
+    support.wait_for_page(driver, "/import", "#import-file")
+    driver.find_element(By.ID, "import-file").send_keys(str(bundle))
+    driver.find_element(By.ID, "import-upload").click()  # the script posts it, with a progress bar
+    support.wait_for_page(driver, "/", ".notice", timeout=60)
+    assert "Imported 1 item(s)" in driver.find_element(By.CSS_SELECTOR, ".notice").text
+    shot(driver, "uploaded")
     driver.find_element(By.ID, "lock").click()
     support.wait_for_page(driver, "/lock", "main h1")
