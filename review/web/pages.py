@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from crypto import CryptoError
-from review.errors import ItemNotFound, ReviewError
+from review.errors import ItemNotFound, PreviewUnavailable, RangeNotSatisfiable, ReviewError
 from review.web.desk import Locked
 from review.web.guard import ForeignHost, NotAdmitted
 
@@ -21,6 +21,7 @@ HEADINGS = {
     404: _l("Not found"),
     405: _l("Not allowed"),
     413: _l("Too large"),
+    416: _l("Not found"),
     500: _l("Something went wrong on the station"),
 }
 
@@ -50,8 +51,13 @@ def install(app: Flask) -> None:
         return _page(403, str(_l("The station is locked. Unlock it first.")))
 
     @app.errorhandler(ItemNotFound)
-    def not_found(error: ItemNotFound) -> tuple[str, int]:
+    @app.errorhandler(PreviewUnavailable)  # not viewable as asked, or the sandbox would not render it
+    def not_found(error: ReviewError) -> tuple[str, int]:
         return _page(404, str(error))
+
+    @app.errorhandler(RangeNotSatisfiable)
+    def no_such_range(error: RangeNotSatisfiable) -> tuple[str, int]:
+        return _page(416, str(error))
 
     @app.errorhandler(ReviewError)
     @app.errorhandler(CryptoError)

@@ -106,3 +106,9 @@ def test_the_inbox_shows_thumbnails_of_what_can_be_rendered(reviewer: Browser, e
     assert response.status_code == 200
     media_headers_are_neutral(response, evidence.ids["jpeg"])
     assert max(Image.open(io.BytesIO(response.data)).size) <= 240
+
+
+def test_a_page_past_the_end_is_not_found(reviewer: Browser, evidence: Evidence) -> None:
+    response = reviewer.get(f"/item/{evidence.ids['pdf']}/page/9")
+    assert response.status_code == 404
+    assert "Traceback" not in response.get_data(as_text=True)
