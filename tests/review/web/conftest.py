@@ -7,7 +7,6 @@ an HTML file with a script, and messages; imported once per session through the 
 
 import io
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from review.station import Station as ReviewStation
 from review.web import Settings, create_app
 from tests.catalogue import samples
 from tests.catalogue.conftest import Station, Upload, ids_by_label, import_submissions
+from tests.support.sandbox import this_tree_worker
 
 PORT = 8765
 HOST = f"127.0.0.1:{PORT}"
@@ -54,21 +54,8 @@ def webm(directory: Path) -> bytes:
 
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_of_this_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The sandbox worker (`python -I -m review.probe_worker`) imports `review` from the installed
-    package; for the whole session (the import below probes too) it runs this tree's worker instead,
-    through an interpreter stand-in that puts this tree first on sys.path (tests/review/test_preview.py
-    does the same per module)."""
-    stand_in = tmp_path_factory.mktemp("sandbox") / "python"
-    root = str(Path(__file__).resolve().parents[3])
-    stand_in.write_text(
-        f"#!{sys.executable} -I\nimport runpy, sys\nsys.path.insert(0, {root!r})\n"
-        "sys.argv = sys.argv[3:]\n"
-        "runpy.run_module('review.probe_worker', run_name='__main__', alter_sys=True)\n",
-        encoding="utf-8",
-    )
-    stand_in.chmod(0o700)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "executable", str(stand_in))
+    """This tree's sandbox worker for the whole session: the import below probes too."""
+    with this_tree_worker(tmp_path_factory.mktemp("sandbox")):
         yield
 
 
