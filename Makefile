@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := age chromium chromium-driver postgresql tor ffmpeg fonts-dejavu-core openssh-client
+APT_PACKAGES := age chromium chromium-driver postgresql tor ffmpeg fonts-dejavu-core openssh-client poppler-utils
 # Installed only where `npm` is missing: a machine's own Node.js (with its bundled npm) is kept.
 NODE_APT_PACKAGES := nodejs npm
 PG_DIR := $(CURDIR)/.pg

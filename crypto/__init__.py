@@ -38,6 +38,7 @@ from crypto.keys import (
     parse_recipient,
 )
 from crypto.scrypt import ScryptIdentity, ScryptRecipient
+from crypto.seekable import SeekableEnvelope, open_seekable
 from crypto.x25519 import X25519Identity, X25519Recipient
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "ScryptIdentity",
     "ScryptRecipient",
     "Sealer",
+    "SeekableEnvelope",
     "SignatureError",
     "WeakPassphraseError",
     "WrongPassphraseError",
@@ -69,6 +71,7 @@ __all__ = [
     "is_post_quantum",
     "open_bytes",
     "open_chunks",
+    "open_seekable",
     "open_stream",
     "parse_identity",
     "parse_recipient",

@@ -16,7 +16,7 @@ NONCE_SIZE = 16
 _MAX_COUNTER = 1 << 88
 
 
-def _chunk_nonce(counter: int, last: bool) -> bytes:
+def chunk_nonce(counter: int, last: bool) -> bytes:
     if counter >= _MAX_COUNTER:
         raise PayloadError("payload is too long")
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
@@ -97,7 +97,7 @@ class PayloadWriter:
         self._pending = b""
 
     def _emit(self, chunk: bytes | bytearray | memoryview, last: bool) -> None:
-        self._dst.write(self._aead.seal(_chunk_nonce(self._counter, last), chunk))
+        self._dst.write(self._aead.seal(chunk_nonce(self._counter, last), chunk))
         self._counter += 1
 
 
@@ -123,10 +123,10 @@ def iter_payload(src: BinaryIO, file_key: bytes, nonce: bytes) -> Iterator[bytes
         last = len(sealed) < SEALED_CHUNK_SIZE
         if last and counter and len(sealed) == TAG_SIZE:
             raise PayloadError("final chunk is empty: the envelope is damaged")
-        plaintext = aead.open(_chunk_nonce(counter, last), sealed)
+        plaintext = aead.open(chunk_nonce(counter, last), sealed)
         if plaintext is None and not last:
             last = True
-            plaintext = aead.open(_chunk_nonce(counter, last), sealed)
+            plaintext = aead.open(chunk_nonce(counter, last), sealed)
         if plaintext is None:
             raise PayloadError(
                 "payload does not verify: the envelope is truncated, corrupted or tampered with"

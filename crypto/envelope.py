@@ -77,7 +77,8 @@ def seal_bytes(plaintext: bytes, recipients: Sequence[Recipient]) -> bytes:
     return out.getvalue()
 
 
-def _file_key(header: _header.Header, identities: Sequence[Identity]) -> bytes:
+def file_key_of(header: _header.Header, identities: Sequence[Identity]) -> bytes:
+    """The file key of the first identity that opens a stanza, after the header MAC verified."""
     if any(s.type == SCRYPT for s in header.stanzas) and len(header.stanzas) != 1:
         raise HeaderError("a passphrase (scrypt) stanza must be alone in the header")
     for identity in identities:
@@ -95,7 +96,7 @@ def open_chunks(src: BinaryIO, identities: Sequence[Identity]) -> Iterator[bytes
     the last good chunk: a caller that must not act on a partial file waits for the end.
     """
     header = _header.read_header(src)
-    file_key = _file_key(header, identities)
+    file_key = file_key_of(header, identities)
     nonce = _stream.read_payload_nonce(src)
     yield from _stream.iter_payload(src, file_key, nonce)
 

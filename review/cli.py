@@ -19,6 +19,7 @@ from review import (
     cli_derive,
     cli_outbox,
     cli_package,
+    cli_serve,
     importer,
     items,
     provision,
@@ -231,6 +232,7 @@ for command in (
     cli_package.package_command,
     cli_package.verify_package_command,
     cli_derive.derive_command,
+    cli_serve.serve_command,
 ):
     cli.add_command(command)
 

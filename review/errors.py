@@ -24,3 +24,11 @@ class CustodyBroken(ReviewError):
 
 class EvidenceMismatch(ReviewError):
     """A vault file or its plaintext is not what the custody log recorded: nothing is shown or written."""
+
+
+class PreviewUnavailable(ReviewError):
+    """An item cannot be shown in the station: not a viewable kind, or the sandbox refused it."""
+
+
+class RangeNotSatisfiable(PreviewUnavailable):
+    """A byte range outside an item's content (HTTP 416)."""

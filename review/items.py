@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from crypto.files import atomic_new_file
@@ -91,7 +91,11 @@ def notes_of(db: Session, item_id: int) -> list[Note]:
 
 
 def filtered(db: Session, where: Filter) -> list[Item]:
-    query = select(Item).order_by(Item.id)
+    return list(db.scalars(narrowed(select(Item).order_by(Item.id), where)))
+
+
+def narrowed(query: Select[Any], where: Filter) -> Select[Any]:
+    """`query` (over items) limited to the items the filter takes."""
     if where.status:
         query = query.where(Item.status == where.status)
     if where.incident:
@@ -101,7 +105,7 @@ def filtered(db: Session, where: Filter) -> list[Item]:
         query = query.where(Item.region == where.region.strip())
     if where.polling_station:
         query = query.where(Item.polling_station == where.polling_station.strip())
-    return list(db.scalars(query))
+    return query
 
 
 def near_duplicates(db: Session, item: Item) -> list[tuple[int, int]]:
@@ -186,14 +190,24 @@ def read_message(station: Station, db: Session, keys: Keys, item: Item, actor: s
 
     Warning: returns the source's plaintext; never log or store it.
     """
+    text = message_text(station, db, keys, item)
+    custody.record(db, keys.signing, "opened", f"item:{item.id}", actor, hashes_of(item))
+    db.commit()
+    return text
+
+
+def message_text(station: Station, db: Session, keys: Keys, item: Item) -> str:
+    """A message decrypted in memory and neutralised, without a custody event (the caller records it,
+    or, for the station UI's search, shows none of it).
+
+    Warning: returns the source's plaintext; never log or store it.
+    """
     if item.kind != "message":
         raise ReviewError(f"item {item.id} is a file, not a message: use extract")
     _refuse_quarantined(item)
     if item.size is not None and item.size > MAX_MESSAGE_BYTES:
         raise ReviewError(f"item {item.id} is too large to show as a message: use extract")
     parts = list(evidence.plaintext(station, db, keys, item))
-    custody.record(db, keys.signing, "opened", f"item:{item.id}", actor, hashes_of(item))
-    db.commit()
     return neutralise(b"".join(parts).decode("utf-8", "replace"))
 
 

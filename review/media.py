@@ -1,12 +1,13 @@
-"""Media facts from hostile files: the type sniffed from the bytes, and the parent side of the probe.
+"""Media facts from hostile files: the type sniffed from the bytes, and the parent side of the sandbox.
 
 The station decrypts an item to a private temporary copy (a neutral name, mode 0600) and runs
 review/probe_worker.py with exec (never a bare fork: no key material is copied), an empty
 environment (no passphrase), resource limits it sets before opening the file, its own session,
-and a timeout. A probe that fails, times out or is killed leaves the item `unparsed`.
+and a timeout. A probe that fails, times out or is killed leaves the item `unparsed`; a render
+(image derivative, PDF page, poster frame) that fails raises PreviewUnavailable.
 
 The same worker makes working copies (derive()). It imports this module for sniff(): keep its
-imports to the standard library (review.errors imports nothing).
+imports to the standard library (and review.errors, which has none).
 """
 
 import hashlib
@@ -21,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from review.errors import ReviewError
+from review.errors import PreviewUnavailable, ReviewError
 
 TIMEOUT_SECONDS = 30
+RENDERED_LIMIT = 12 * 1024 * 1024  # the worker refuses to print more (probe_worker.RENDERED_BYTES)
+RENDERED_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 IDENTIFYING = ("gps", "device_serial", "owner_name")
 
 
@@ -38,6 +41,8 @@ class Facts:
         return [key for key in IDENTIFYING if self.values.get(key)]
 
 
+_EBML = b"\x1a\x45\xdf\xa3"
+_WEBM_DOCTYPE = b"\x42\x82\x84webm"  # the DocType element, 4 bytes long: "webm"
 _SIGNATURES: list[tuple[int, bytes, str]] = [
     (0, b"\xff\xd8\xff", "image/jpeg"),
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -47,7 +52,7 @@ _SIGNATURES: list[tuple[int, bytes, str]] = [
     (0, b"MM\x00*", "image/tiff"),
     (0, b"BM", "image/bmp"),
     (0, b"%PDF-", "application/pdf"),
-    (0, b"\x1a\x45\xdf\xa3", "video/x-matroska"),
+    (0, _EBML, "video/x-matroska"),
     (0, b"OggS", "application/ogg"),
     (0, b"ID3", "audio/mpeg"),
     (0, b"PK\x03\x04", "application/zip"),
@@ -56,6 +61,8 @@ _SIGNATURES: list[tuple[int, bytes, str]] = [
 
 def sniff(head: bytes) -> str:
     """The media type from the file's first bytes, never from its name."""
+    if head[:4] == _EBML and _WEBM_DOCTYPE in head[:64]:
+        return "video/webm"  # Matroska whose EBML header names the WebM profile
     for offset, magic, kind in _SIGNATURES:
         if head[offset : offset + len(magic)] == magic:
             return kind
@@ -123,14 +130,8 @@ def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Cont
     return Content(digest.hexdigest(), size, facts)
 
 
-class _WorkerFailed(Exception):
-    def __init__(self, error: str | None) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def _run_worker(arguments: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
-    """Run review/probe_worker.py sandboxed (see the module docstring); its JSON object."""
+def _run_worker(arguments: list[str], directory: Path, timeout: float) -> tuple[bytes, str | None]:
+    """Run the worker on a private copy; its output and None, or what went wrong."""
     command = [sys.executable, "-I", "-m", "review.probe_worker", *arguments]
     try:
         process = subprocess.Popen(
@@ -141,32 +142,40 @@ def _run_worker(arguments: list[str], cwd: Path, timeout: float) -> dict[str, An
             env={},
             close_fds=True,
             start_new_session=True,
-            cwd=str(cwd),
+            cwd=str(directory),
         )
     except OSError:
-        raise _WorkerFailed(None) from None
+        return b"", "could not start"
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        raise _WorkerFailed("timed out") from None
+        return b"", "timed out"
     if process.returncode != 0:
-        raise _WorkerFailed(f"probe failed ({process.returncode})")
+        return b"", f"failed ({process.returncode})"
+    return output, None
+
+
+def _json_object(output: bytes) -> dict[str, Any] | None:
+    """The worker's JSON object, or None when its (hostile) output is not one."""
     try:
         values = json.loads(output[: 1024 * 1024])
     except (ValueError, RecursionError):
-        raise _WorkerFailed("probe output unreadable") from None
-    if not isinstance(values, dict):
-        raise _WorkerFailed(None)
-    return values
+        return None
+    return values if isinstance(values, dict) else None
 
 
 def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:
-    try:
-        values = _run_worker([str(path), shutil.which("ffprobe") or ""], path.parent, timeout)
-    except _WorkerFailed as failed:
-        return Facts("unparsed", {"error": failed.error} if failed.error else {})
+    ffprobe = shutil.which("ffprobe") or ""
+    output, error = _run_worker([str(path), ffprobe], path.parent, timeout)
+    if error == "could not start":
+        return Facts("unparsed")
+    if error is not None:
+        return Facts("unparsed", {"error": error if error == "timed out" else f"probe {error}"})
+    values = _json_object(output)
+    if values is None:
+        return Facts("unparsed", {"error": "probe output unreadable"})
     return Facts("skipped" if "skipped" in values else "ok", values)
 
 
@@ -189,18 +198,41 @@ def derive(
     """
     start, end = (f"{clip[0]:.3f}", f"{clip[1]:.3f}") if clip else ("", "")
     ffmpeg = shutil.which("ffmpeg") or ""
-    try:
-        values = _run_worker(
-            ["--derive", str(path), str(copy), ffmpeg, "1" if strip else "0", start, end],
-            path.parent,
-            timeout,
-        )
-    except _WorkerFailed as failed:
-        raise ReviewError(
-            f"the working copy could not be made: {failed.error or 'the worker failed'}"
-        ) from None
+    output, error = _run_worker(
+        ["--derive", str(path), str(copy), ffmpeg, "1" if strip else "0", start, end], path.parent, timeout
+    )
+    values = _json_object(output) if error is None else None
+    if values is None:
+        raise ReviewError(f"the working copy could not be made: {error or 'the worker failed'}")
     refused = REFUSALS.get(str(values.get("refused")))
     if "refused" in values:
         raise ReviewError(f"the working copy could not be made: {refused or 'refused'}")
     if not copy.is_file() or copy.stat().st_size == 0:
         raise ReviewError("the working copy could not be made: the worker wrote nothing")
+
+
+_TOOLS = {"image": "", "pdf-pages": "pdfinfo", "pdf-page": "pdftoppm", "poster": "ffmpeg"}
+
+
+def render(operation: str, path: Path, side: int, page: int = 1, timeout: float = TIMEOUT_SECONDS) -> bytes:
+    """What the sandbox rendered from the private copy at path: PNG or JPEG bytes, or JSON for
+    "pdf-pages". Raises PreviewUnavailable when the tool is missing or the worker fails."""
+    tool = _TOOLS[operation]
+    found = shutil.which(tool) if tool else ""
+    if found is None:
+        raise PreviewUnavailable(f"{tool} is not installed on this station")
+    output, error = _run_worker(
+        ["--render", operation, str(path), found, str(side), str(page)], path.parent, timeout
+    )
+    if error is not None:
+        raise PreviewUnavailable(f"the sandbox could not render this file ({error})")
+    if len(output) > RENDERED_LIMIT:
+        raise PreviewUnavailable("the rendered image is too large")
+    if operation != "pdf-pages" and not any(output.startswith(magic) for magic in RENDERED_TYPES):
+        raise PreviewUnavailable("the sandbox returned something that is not an image")
+    return output
+
+
+def rendered_type(data: bytes) -> str:
+    """The media type of bytes render() returned."""
+    return next(kind for magic, kind in RENDERED_TYPES.items() if data.startswith(magic))

@@ -1,12 +1,15 @@
-"""The media probe, run as `python -I -m review.probe_worker FILE [FFPROBE]` in a fresh process.
+"""The media sandbox, run in a fresh process on one private temporary copy of a hostile file.
 
-It reads one private temporary copy of a hostile file and prints what the file says about itself
-as JSON. Limits are set before the file is opened. It never sees a key or a passphrase: the
-parent starts it with exec and an empty environment. Run as `... --derive FILE COPY FFMPEG
-STRIP START END`, it writes a working copy (review/derive.py) beside the file instead: metadata
-removed and/or a clip cut by stream copy, and prints {} or {"refused": CODE} (media.REFUSALS).
+`python -I -m review.probe_worker FILE [FFPROBE]` prints what the file says about itself as JSON;
+`python -I -m review.probe_worker --render OPERATION FILE TOOL SIDE [PAGE]` prints only rendered
+bytes: a re-encoded image, a PDF page (pdftoppm), a video poster frame (ffmpeg), or a PDF's page
+count as JSON (pdfinfo); `... --derive FILE COPY FFMPEG STRIP START END` writes a working copy
+(review/derive.py) beside the file: metadata removed and/or a clip cut by stream copy, and prints
+{} or {"refused": CODE} (media.REFUSALS). Limits are set before the file is opened. It never sees a
+key or a passphrase: the parent starts it with exec and an empty environment.
 """
 
+import io
 import json
 import resource
 import subprocess
@@ -30,6 +33,11 @@ SAFE_IMAGE_FORMATS = (
 )  # never EPS, PDF or anything Ghostscript reads
 # ffprobe demuxers that cannot pull in other files (no HLS, no concat, no playlists).
 SAFE_VIDEO_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,wav,mp3,asf"
+# How ffprobe and ffmpeg are told to read: local files only, through those demuxers only.
+SAFE_INPUT = ("-v", "error", "-protocol_whitelist", "file", "-format_whitelist", SAFE_VIDEO_FORMATS)
+RENDERED_BYTES = 12 * 1024 * 1024  # a derivative larger than this is refused (media.RENDERED_LIMIT)
+JPEG_QUALITY = 85
+POSTER_FRAMES = 30  # ffmpeg's thumbnail filter picks the most typical of the first frames
 
 
 def _limit(output_bytes: int = OUTPUT_BYTES) -> None:
@@ -96,30 +104,17 @@ def _iso6709(text: str) -> list[float] | None:
     return [float(match.group(1)), float(match.group(2))] if match else None
 
 
+def _tool(command: list[str]) -> bytes:
+    return subprocess.run(command, capture_output=True, timeout=CPU_SECONDS, check=True, env={}).stdout
+
+
 def probe_video(path: str, ffprobe: str, facts: dict[str, Any]) -> None:
-    result = subprocess.run(
-        [
-            ffprobe,
-            "-v",
-            "error",
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            SAFE_VIDEO_FORMATS,
-            "-show_format",
-            "-show_streams",
-            "-of",
-            "json",
-            "file:" + path,
-        ],
-        capture_output=True,
-        timeout=CPU_SECONDS,
-        check=True,
-        env={},
+    data = json.loads(
+        _tool([ffprobe, *SAFE_INPUT, "-show_format", "-show_streams", "-of", "json", "file:" + path])
     )
-    data = json.loads(result.stdout)
     fmt = data.get("format", {})
     tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
+    facts["container"] = _text(fmt.get("format_name"))
     if fmt.get("duration"):
         facts["duration"] = round(float(fmt["duration"]), 3)
     for stream in data.get("streams", []):
@@ -134,15 +129,93 @@ def probe_video(path: str, ffprobe: str, facts: dict[str, Any]) -> None:
         facts["gps"] = gps
 
 
-def strip_image(path: str, copy: str) -> str | None:
-    """Re-encode only the pixels (upright, as shown) into a fresh image: no EXIF, XMP, comments or text."""
+def _open_image(source: str | io.BytesIO) -> Any:
     import warnings
 
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     warnings.simplefilter("error", Image.DecompressionBombWarning)
-    with Image.open(path, formats=SAFE_IMAGE_FORMATS) as image:
+    return Image.open(source, formats=SAFE_IMAGE_FORMATS)
+
+
+def encode_image(source: str | io.BytesIO, side: int) -> bytes:
+    """Decode, turn upright, shrink to side, and encode fresh pixels: no EXIF, ICC, XMP or comment."""
+    from PIL import Image, ImageOps
+
+    with _open_image(source) as image:
+        image.seek(0)  # the first frame of an animation
+        upright = ImageOps.exif_transpose(image)
+        upright.thumbnail((side, side))
+        alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+        pixels = upright.convert("RGBA" if alpha else "RGB")
+    clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())  # no info carried over
+    out = io.BytesIO()
+    if alpha:
+        clean.save(out, "PNG", optimize=False)
+    else:
+        clean.save(out, "JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
+
+
+def pdf_pages(path: str, pdfinfo: str) -> bytes:
+    for line in _tool([pdfinfo, path]).decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(":")
+        if name == "Pages" and value.strip().isdigit():
+            return json.dumps({"pages": int(value)}).encode()
+    raise ValueError("pdfinfo gave no page count")
+
+
+def pdf_page(path: str, pdftoppm: str, side: int, page: int) -> bytes:
+    """Poppler draws the page at most side pixels wide or high; Pillow re-encodes it."""
+    number = str(page)
+    command = [pdftoppm, "-f", number, "-l", number, "-scale-to", str(side), "-png", "-singlefile"]
+    return encode_image(io.BytesIO(_tool([*command, path])), side)
+
+
+def poster(path: str, ffmpeg: str, side: int) -> bytes:
+    frame = _tool(
+        [
+            ffmpeg,
+            "-nostdin",
+            *SAFE_INPUT,
+            "-i",
+            "file:" + path,
+            "-map",
+            "0:v:0",
+            "-vf",
+            f"thumbnail={POSTER_FRAMES}",
+            "-frames:v",
+            "1",
+            "-f",
+            "image2pipe",
+            "-c:v",
+            "png",
+            "pipe:1",
+        ]
+    )
+    return encode_image(io.BytesIO(frame), side)
+
+
+def render(argv: list[str]) -> bytes:
+    """One --render operation: argv is OPERATION FILE TOOL SIDE [PAGE]."""
+    operation, path, tool, side = argv[0], argv[1], argv[2], int(argv[3])
+    if operation == "image":
+        return encode_image(path, side)
+    if operation == "pdf-pages":
+        return pdf_pages(path, tool)
+    if operation == "pdf-page":
+        return pdf_page(path, tool, side, int(argv[4]))
+    if operation == "poster":
+        return poster(path, tool, side)
+    raise ValueError("unknown render operation")
+
+
+def strip_image(path: str, copy: str) -> str | None:
+    """Re-encode only the pixels (upright, as shown) into a fresh image: no EXIF, XMP, comments or text."""
+    from PIL import Image, ImageOps
+
+    with _open_image(path) as image:
         if getattr(image, "n_frames", 1) > 1:
             return "animated"
         fmt = image.format
@@ -165,8 +238,7 @@ def derive_av(path: str, copy: str, ffmpeg: str, strip: bool, start: str, end: s
     clean = ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact"] if strip else []
     subprocess.run(
         [
-            ffmpeg, "-nostdin", "-v", "error",
-            "-protocol_whitelist", "file", "-format_whitelist", SAFE_VIDEO_FORMATS,
+            ffmpeg, "-nostdin", *SAFE_INPUT,
             *cut, "-i", "file:" + path,
             "-map", "0:v?", "-map", "0:a?", "-c", "copy", *clean,
             "file:" + copy,
@@ -205,6 +277,12 @@ def main(argv: list[str]) -> int:
         _limit(os.path.getsize(argv[2]) + OUTPUT_BYTES)
         return derive(argv[2:])
     _limit()
+    if argv[1:2] == ["--render"]:
+        rendered = render(argv[2:])
+        if len(rendered) > RENDERED_BYTES:
+            return 3
+        sys.stdout.buffer.write(rendered)
+        return 0
     path = argv[1]
     ffprobe = argv[2] if len(argv) > 2 else ""
     with open(path, "rb") as src:

@@ -1,0 +1,69 @@
+"""`tamga-review serve`: the station in the browser, a thin web layer over the same library as the CLI.
+
+create_app(station, settings) builds the Flask app; review/web/server.py serves it on loopback.
+"""
+
+import datetime
+import logging
+import secrets
+from dataclasses import dataclass
+
+from flask import Flask, g
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from review.station import Station
+from review.web import access, dashboard, guard, i18n, inbox, item, loop, pages, viewing
+from review.web.desk import Desk
+from review.web.uploads import StagingRequest
+from templates import TEMPLATE_DIR
+
+IDLE_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    idle_minutes: float = IDLE_MINUTES
+
+
+def create_app(station: Station, settings: Settings) -> Flask:
+    """Build the app for one station on 127.0.0.1:port; the station must exist (checked here)."""
+    sessions = station.sessions()  # refuses a directory that is not a station
+    app = Flask(__name__, template_folder=TEMPLATE_DIR)
+    app.logger.setLevel(logging.WARNING)
+    app.request_class = StagingRequest
+    app.config.update(
+        SECRET_KEY=secrets.token_bytes(32),  # per process: a restart needs a new token
+        SESSION_COOKIE_NAME="tamga_station",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the browser session
+        WTF_CSRF_SSL_STRICT=False,
+        MAX_FORM_MEMORY_SIZE=256 * 1024,
+        STATION_HOSTS=guard.allowed_hosts(settings.port),
+        BABEL_DEFAULT_LOCALE=i18n.DEFAULT,
+    )
+    app.extensions["station.desk"] = Desk(station, settings.idle_minutes * 60)
+    app.extensions["station.sessions"] = sessions
+
+    @app.teardown_request
+    def close_session(error: BaseException | None) -> None:
+        db: Session | None = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.context_processor
+    def reviewer() -> dict[str, object]:
+        desk = app.extensions["station.desk"]
+        return {"unlocked": desk.unlocked, "actor": desk.actor if desk.unlocked else ""}
+
+    app.jinja_env.globals["thumbnailable"] = viewing.thumbnailable
+    guard.install(app)
+    CSRFProtect(app)
+    i18n.install(app)
+    pages.install(app)
+    for module in (access, inbox, item, viewing, loop, dashboard):
+        app.register_blueprint(module.bp)
+    return app

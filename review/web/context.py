@@ -1,0 +1,31 @@
+"""What every view reaches for: the station, its catalogue session, the desk, and `unlock`."""
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from review.station import Keys, Station
+from review.web.desk import Desk
+from review.web.guard import desk
+
+
+def db() -> Session:
+    """The request's catalogue session, closed when the request ends."""
+    if "db" not in g:
+        g.db = current_app.extensions["station.sessions"]()
+    session: Session = g.db
+    return session
+
+
+def station() -> Station:
+    return desk().station
+
+
+def keys() -> Keys:
+    return desk().keys
+
+
+def actor() -> str:
+    return desk().actor
+
+
+__all__ = ["Desk", "actor", "db", "desk", "keys", "station"]

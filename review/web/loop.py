@@ -1,0 +1,136 @@
+"""The rest of the loop without a terminal: import bundles, reply to sources, export the outbox, reports.
+
+Each view calls the function its CLI command calls (importer, outbox, report) with the same
+defaults, so a page and a command leave the same catalogue and the same custody events.
+"""
+
+import os
+from pathlib import Path
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from review import importer, items, outbox, report
+from review.errors import ReviewError
+from review.models import STATUSES, OutboxReply
+from review.web import context
+
+bp = Blueprint("loop", __name__)
+
+
+def _path(name: str) -> Path:
+    value = request.form.get(name, "").strip()
+    if not value:
+        raise ReviewError("give a path on the station")
+    return Path(value).expanduser()
+
+
+def _import(path: Path) -> importer.Report:
+    result = importer.import_bundle(context.station(), context.db(), context.keys(), path, context.actor())
+    context.desk().messages.clear()  # new messages join the search
+    return result
+
+
+def _imported(result: importer.Report) -> ResponseReturnValue:
+    if result.already_imported:
+        flash(_("This bundle was already imported: nothing changed."))
+    else:
+        flash(
+            _(
+                "Imported %(items)d item(s), quarantined %(quarantined)d, %(skipped)d already known.",
+                items=len(result.items),
+                quarantined=len(result.quarantined),
+                skipped=result.skipped,
+            )
+        )
+    return redirect(url_for("inbox.index"), code=303)
+
+
+@bp.get("/import")
+def import_form() -> ResponseReturnValue:
+    return render_template("station/import.html")
+
+
+@bp.post("/import/path")
+def import_path() -> ResponseReturnValue:
+    return _imported(_import(_path("path")))
+
+
+@bp.post("/import/upload")
+def import_upload() -> ResponseReturnValue:
+    """The upload streamed to <station>/incoming/ (review/web/uploads.py), imported, then removed."""
+    upload = request.files.get("bundle")
+    if upload is None or not upload.filename:
+        raise ReviewError("choose a bundle file to upload")
+    staged = Path(upload.stream.name)  # type: ignore[union-attr]
+    try:
+        upload.stream.close()
+        return _imported(_import(staged))
+    finally:
+        os.unlink(staged)
+
+
+@bp.post("/reply/<int:item_id>")
+def reply(item_id: int) -> ResponseReturnValue:
+    item = items.get_item(context.db(), item_id)
+    row = outbox.reply(
+        context.station(), context.db(), context.keys(), item, request.form.get("text", ""), context.actor()
+    )
+    flash(_("Reply %(id)d sealed; it waits in the outbox.", id=row.id))
+    return redirect(url_for("inbox.submission", submission=item.submission), code=303)
+
+
+@bp.get("/outbox")
+def outbox_form() -> ResponseReturnValue:
+    waiting = context.db().scalar(select(func.count()).where(OutboxReply.exported_in.is_(None))) or 0
+    return render_template("station/outbox.html", waiting=waiting)
+
+
+@bp.post("/outbox")
+def export_outbox() -> ResponseReturnValue:
+    out = _path("path")
+    replies, acks = outbox.export_outbox(
+        context.station(), context.db(), context.keys(), out, context.actor()
+    )
+    flash(
+        _(
+            "Wrote %(path)s: %(replies)d reply(ies), %(acks)d acknowledgement(s).",
+            path=out,
+            replies=replies,
+            acks=acks,
+        )
+    )
+    return redirect(url_for("loop.outbox_form"), code=303)
+
+
+@bp.get("/reports")
+def report_form() -> ResponseReturnValue:
+    return render_template("station/reports.html", formats=report.FORMATS, statuses=STATUSES)
+
+
+@bp.post("/reports")
+def write_report() -> ResponseReturnValue:
+    fmt = request.form.get("format", "")
+    if fmt not in report.FORMATS:
+        raise ReviewError(f"the format must be one of {', '.join(report.FORMATS)}")
+    out = _path("path")
+    where = items.Filter(
+        *(
+            request.form.get(name, "").strip() or None
+            for name in ("status", "incident", "region", "polling_station")
+        )
+    )
+    written = report.write(
+        context.station(),
+        context.db(),
+        context.keys,
+        fmt,
+        out,
+        request.form.get("include_identifying") == "yes",
+        where,
+        context.actor(),
+    )
+    flash(_("Wrote %(path)s (sha256 %(digest)s).", path=out, digest=written.sha256))
+    return redirect(url_for("loop.report_form"), code=303)
