@@ -25,7 +25,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from crypto.x25519 import X25519Recipient
+from crypto import AnyRecipient, parse_recipient
 from review.cli import cli as review_cli
 from review.station import IDENTITY_FILE, PUBLIC_FILE, SIGNING_FILE, Keys
 from review.station import Station as ReviewStation
@@ -102,8 +102,8 @@ class CliStation:
         return assert_ok(self.run(*args, stdin=stdin, passphrase=passphrase))
 
     @property
-    def recipient(self) -> X25519Recipient:
-        return X25519Recipient.parse(json.loads((self.root / PUBLIC_FILE).read_text())["recipient"])
+    def recipient(self) -> AnyRecipient:
+        return parse_recipient(json.loads((self.root / PUBLIC_FILE).read_text())["recipient"])
 
     def items(self, *filters: object) -> list[dict[str, Any]]:
         """`list --json`, with any of its filters."""
