@@ -18,7 +18,10 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:  # only a type: the worker process imports nothing beyond the standard library
+    from review.pipeline import Worker
 
 TIMEOUT_SECONDS = 30
 IDENTIFYING = ("gps", "device_serial", "owner_name")
@@ -96,11 +99,23 @@ class Content:
     facts: Facts | None  # None for a message: messages are never probed
 
 
-def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Content:
-    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied and probed.
+@dataclass(frozen=True)
+class Measured:
+    """Plaintext read through: its SHA-256, size and sniffed type, and whether it was copied to probe."""
 
-    copy: a private temporary file and its path (vault.private_copy()) for a file, None for a
-    message. Warning: it receives plaintext.
+    sha256: str
+    size: int
+    media_type: str
+    copied: bool
+
+
+def measure(
+    chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None, worker: "Worker | None" = None
+) -> Measured:
+    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied to `copy`.
+
+    With a worker, hashing and copying run on its thread while the caller decrypts the next chunk.
+    Warning: `copy` receives plaintext.
     """
     digest, size, media_type, copying = hashlib.sha256(), 0, "application/octet-stream", False
     target = copy[0] if copy is not None else None
@@ -108,16 +123,34 @@ def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Cont
         if size == 0:
             media_type = sniff(chunk[:4096])
             copying = target is not None and family(media_type) is not None
-        digest.update(chunk)
         size += len(chunk)
+        if worker is None:
+            digest.update(chunk)
+        else:
+            worker.submit(digest.update, chunk)
         if copying and target is not None:
-            target.write(chunk)
+            if worker is None:
+                target.write(chunk)
+            else:
+                worker.submit(target.write, chunk)
+    if worker is not None:
+        worker.wait()
+    return Measured(digest.hexdigest(), size, media_type, copying)
+
+
+def conclude(measured: Measured, copy: tuple[BinaryIO, Path] | None) -> Content:
+    """The item's content facts; a copied file is probed. Call only once its envelope verified."""
     if copy is None:
-        return Content(digest.hexdigest(), size, None)
+        return Content(measured.sha256, measured.size, None)
     copy[0].close()
-    facts = probe(copy[1]) if copying else Facts("ok")
-    facts.values.setdefault("media_type", media_type)
-    return Content(digest.hexdigest(), size, facts)
+    facts = probe(copy[1]) if measured.copied else Facts("ok")
+    facts.values.setdefault("media_type", measured.media_type)
+    return Content(measured.sha256, measured.size, facts)
+
+
+def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Content:
+    """measure() then conclude(): for an envelope whose ciphertext was verified before."""
+    return conclude(measure(chunks, copy), copy)
 
 
 def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:
