@@ -67,7 +67,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.sizes import parse_size  # noqa: E402 (after the path is set)
-from crypto import Sealer, X25519Identity, X25519Recipient, seal_bytes  # noqa: E402
+from crypto import Sealer, X25519Identity, parse_recipient, seal_bytes  # noqa: E402
 from submission.datadir import create_data_dir  # noqa: E402
 from submission.db import make_engine, make_session_factory  # noqa: E402
 from submission.models import Envelope, Source, Submission  # noqa: E402
@@ -271,7 +271,7 @@ def bench(root: Path, size: int, files: int, rounds: int) -> None:
     print(f"setup in {root} ({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     checked(review(template, "init"), "tamga-review init")
     recipient = checked(review(template, "pubkey"), "pubkey").stdout.split()[-1]
-    create_data_dir(intake_dir, [X25519Recipient.parse(recipient)])
+    create_data_dir(intake_dir, [parse_recipient(recipient)])
     server_key = load_signing_key(load_settings(intake_dir).data_dir).verify_key
     checked(review(template, "trust-server", str(server_key)), "trust-server")
 

@@ -21,10 +21,10 @@ from crypto.errors import BundleError
 from crypto.manifests.export import CONTEXT, ExportManifest
 from crypto.manifests.export import ExportEntry as Entry
 from crypto.signing import VerifyKey
-from review import catalogue, custody, items, media
+from review import catalogue, custody, items, media, pipeline
 from review.errors import ImportRefused
 from review.models import ImportedBundle, TrustedServer, VaultEnvelope
-from review.pipeline import Worker
+from review.pipeline import Runner
 from review.station import Keys, Station
 from review.vault import Staging, Vault, private_copy
 
@@ -80,7 +80,7 @@ def _open_content(path: Path, keys: Keys, kind: str) -> Opened:
 
 
 def _receive(
-    staging: Staging, digest: str, stream: MemberStream, keys: Keys, kind: str, worker: Worker
+    staging: Staging, digest: str, stream: MemberStream, keys: Keys, kind: str, worker: Runner
 ) -> Opened:
     """Stage an envelope and open it in the same read: hash the ciphertext, decrypt, hash the plaintext.
 
@@ -174,7 +174,7 @@ def import_bundle(
         opened: dict[str, Opened] = {}
         try:
             done = 0
-            with Worker() as worker:
+            with pipeline.runner() as worker:
                 for digest, stream in reader.envelopes(sizes):
                     if staging is None or vault.has(digest):
                         stream.finish()

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:  # only a type: the worker process imports nothing beyond the standard library
-    from review.pipeline import Worker
+    from review.pipeline import Runner
 
 TIMEOUT_SECONDS = 30
+_BATCH = 16  # chunks of 64 KiB handed to the worker at once
 IDENTIFYING = ("gps", "device_serial", "owner_name")
 
 
@@ -110,7 +111,7 @@ class Measured:
 
 
 def measure(
-    chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None, worker: "Worker | None" = None
+    chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None, worker: "Runner | None" = None
 ) -> Measured:
     """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied to `copy`.
 
@@ -119,23 +120,31 @@ def measure(
     """
     digest, size, media_type, copying = hashlib.sha256(), 0, "application/octet-stream", False
     target = copy[0] if copy is not None else None
+    batch: list[bytes] = []
     for chunk in chunks:
         if size == 0:
             media_type = sniff(chunk[:4096])
             copying = target is not None and family(media_type) is not None
         size += len(chunk)
-        if worker is None:
-            digest.update(chunk)
-        else:
-            worker.submit(digest.update, chunk)
-        if copying and target is not None:
-            if worker is None:
-                target.write(chunk)
-            else:
-                worker.submit(target.write, chunk)
+        batch.append(chunk)
+        if len(batch) == _BATCH:
+            _consume(digest, target if copying else None, batch, worker)
+            batch = []
+    _consume(digest, target if copying else None, batch, worker)
     if worker is not None:
         worker.wait()
     return Measured(digest.hexdigest(), size, media_type, copying)
+
+
+def _consume(digest: Any, target: BinaryIO | None, batch: list[bytes], worker: "Runner | None") -> None:
+    """Hash (and copy) a batch of chunks, on the worker if there is one: one hand-over per MiB."""
+    if worker is not None:
+        worker.submit(_consume, digest, target, batch, None)
+        return
+    for chunk in batch:
+        digest.update(chunk)
+        if target is not None:
+            target.write(chunk)
 
 
 def conclude(measured: Measured, copy: tuple[BinaryIO, Path] | None) -> Content:

@@ -3,14 +3,23 @@ reads and decrypts.
 
 hashlib, file writes and pyca's ChaCha20-Poly1305 all release the GIL on large buffers, so the
 ciphertext's copy into the vault and the plaintext's SHA-256 run beside the decryption instead of
-after it (bench/seal.py measures the gain). The queue is bounded: memory stays flat.
+after it. That pays only when a core is idle: on a busy machine the hand-over costs more than it
+overlaps (bench/seal.py prints both), so `runner()` picks. The queue is bounded: memory stays flat.
 """
 
+import os
 import queue
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
+
+
+class Runner(Protocol):
+    def submit(self, call: Callable[..., Any], *args: Any) -> None: ...
+
+    def wait(self) -> None: ...
+
 
 _DEPTH = 16  # tasks in flight: at most 16 MiB of envelope (or 16 chunks of plaintext) in memory
 
@@ -72,3 +81,25 @@ class Worker:
             with self._done:
                 self._pending -= 1
                 self._done.notify_all()
+
+
+class Inline:
+    """A Runner that runs each call at once, in the calling thread."""
+
+    def submit(self, call: Callable[..., Any], *args: Any) -> None:
+        call(*args)
+
+    def wait(self) -> None:
+        pass
+
+    def __enter__(self) -> "Inline":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+def runner() -> Worker | Inline:
+    """A worker thread when this process may use a core that is idle now, else Inline."""
+    cpus = len(os.sched_getaffinity(0))
+    return Worker() if cpus > 1 and os.getloadavg()[0] <= cpus - 1 else Inline()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from crypto.files import create_private, fsync_directory
-from review.pipeline import Worker
+from review.pipeline import Runner
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 STAGING = ".staging"
@@ -72,7 +72,7 @@ class Staging:
         self.staged.append(digest)
 
     @contextlib.contextmanager
-    def receive(self, digest: str, src: Readable, worker: Worker) -> Iterator[BinaryIO]:
+    def receive(self, digest: str, src: Readable, worker: Runner) -> Iterator[BinaryIO]:
         """Stage src while the block reads it: the reader it yields hands every block it reads to
         `worker` to be written; what the block leaves unread is copied on leaving, then fsynced.
 
@@ -115,7 +115,7 @@ class Staging:
 class _Tee(io.RawIOBase):
     """A raw stream over src that hands each block it reads to the worker, to be written to out."""
 
-    def __init__(self, src: Readable, out: BinaryIO, worker: Worker) -> None:
+    def __init__(self, src: Readable, out: BinaryIO, worker: Runner) -> None:
         self._src, self._out, self._worker = src, out, worker
 
     def readable(self) -> bool:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from crypto import seal_bytes
-from review import media
-from review.pipeline import Worker
+from review import media, pipeline
+from review.pipeline import Inline, Worker
 from tests.review.conftest import (
     Intake,
     Station,
@@ -55,6 +55,13 @@ def test_the_worker_runs_calls_in_order_and_raises_the_first_failure() -> None:
     assert 1000 not in seen and 1001 not in seen
 
 
+@pytest.fixture(params=["worker thread", "inline"])
+def runner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways an import may run (pipeline.runner() picks by the machine's load)."""
+    monkeypatch.setattr(pipeline, "runner", Worker if request.param == "worker thread" else Inline)
+
+
+@pytest.mark.usefixtures("runner")
 def test_every_envelope_reaches_the_vault_whole_and_its_plaintext_is_hashed(
     tmp_path: Path, station: Station, intake: Intake
 ) -> None:
@@ -62,25 +69,27 @@ def test_every_envelope_reaches_the_vault_whole_and_its_plaintext_is_hashed(
     contents = [video, JPEG, b""]
     sealed = [seal_bytes(content, [station.recipient]) for content in contents]
     text = seal_bytes(b"A message, too.", [station.recipient])
-    entries = [manifest_entry(text)] + [
+    cut = seal_bytes(video[:300_000], [station.recipient])[:-100]  # fails in its payload: quarantined
+    entries = [manifest_entry(text), manifest_entry(cut, kind="file-content", item=9)] + [
         manifest_entry(envelope, kind="file-content", item=n + 1) for n, envelope in enumerate(sealed)
     ]
     document = manifest_document(intake.key, [station.recipient], 1, entries)
     name, data = sealed_manifest(document, intake.key, [station.recipient])
     path = tmp_path / "b.tar"
-    members = [member(sha256(envelope) + ".age", envelope) for envelope in [text, *sealed]]
+    members = [member(sha256(envelope) + ".age", envelope) for envelope in [text, cut, *sealed]]
     path.write_bytes(tar(member(name, data), *members))
-    assert "imported 4 item(s), quarantined 0" in station.ok("import", path).stdout
-    items = station.items()
+    assert "imported 4 item(s), quarantined 1" in station.ok("import", path).stdout
+    items = [item for item in station.items() if item["envelope_sha256"] != sha256(cut)]
     assert sorted(item["sha256"] for item in items) == sorted(
         sha256(content) for content in [*contents, b"A message, too."]
     )
     vaulted = sorted(p.read_bytes() for p in station.vault.rglob("*.age"))
-    assert vaulted == sorted([text, *sealed])
+    assert vaulted == sorted([text, cut, *sealed])
     (photo,) = [item for item in items if item["sha256"] == sha256(JPEG)]
     assert photo["media"]["media_type"] == "image/jpeg"  # sniffed, probed once the envelope verified
 
 
+@pytest.mark.usefixtures("runner")
 def test_a_member_that_is_not_what_its_manifest_names_is_refused_before_any_probe(
     tmp_path: Path, station: Station, monkeypatch: pytest.MonkeyPatch
 ) -> None:
