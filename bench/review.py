@@ -6,7 +6,7 @@ Run from the repository root:
     .venv/bin/python bench/review.py --size 4G --rounds 1 --dir /work
     .venv/bin/python bench/review.py --quick          # 64 MiB smoke run
 
-It prints numbers only; the targets (import at >= 50% of the floor's MB/s, peak RSS < 100 MB) are
+It prints numbers only; the targets (import at >= 60% of the floor's MB/s, peak RSS < 100 MB) are
 printed beside them as "met" / "not met", never asserted. MB means 10^6 bytes everywhere.
 
 Setup (untimed), in a temporary directory under --dir (default: the repository's parent, the same
@@ -77,7 +77,7 @@ from submission.store import EnvelopeStore  # noqa: E402
 MB = 10**6
 MiB = 1 << 20
 PASSPHRASE = "benchmark passphrase, not a secret"  # noqa: S105
-TARGET_RATIO = 0.50
+TARGET_RATIO = 0.60  # issue 15
 TARGET_RSS_MB = 100.0
 SETTLE = 1.0  # seconds of pause after a sync before each child, so none starts amid writeback
 BIN = Path(sys.executable).parent
