@@ -45,7 +45,7 @@ def _database(data_dir: Path) -> Iterator[Session]:
 def cli() -> None:
     """Operate the Tamga intake server (sources upload here; everything is sealed on arrival).
 
-    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1...
+    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1pq1...
     """
 
 
@@ -92,7 +92,7 @@ def init(
 ) -> None:
     """Create a new data directory (mode 0700) with keys and database.
 
-    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1... --onion-address x.onion
+    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1pq1... --onion-address x.onion
     """
     parsed = [parse_recipient(text) for text in recipients]
     addresses = list(onions)
