@@ -43,7 +43,7 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy --strict crypto
-	$(BIN)/mypy submission review
+	$(BIN)/mypy submission review bench
 
 pytest: venv system-deps node-deps
 	bash tests/tools/postgres.sh start $(PG_DIR)

@@ -16,7 +16,7 @@ temporary directory under /tmp (the same disk as the repository; --dir to choose
     connect() until the response's status line (the server has sealed, fsynced, renamed and
     committed by then). MB/s = file bytes / seconds.
 (b) bare: the same gunicorn settings (`-c python:submission.gunicorn_settings`, same workers and
-    threads) serving `bare_app` below: werkzeug's get_input_stream + MultipartDecoder read in the
+    threads) serving bench/children/bare.py: werkzeug's get_input_stream + MultipartDecoder read in the
     same steps as submission/receiver.py (READ_SIZE), file data written unsealed to a file in the
     same directory tree through the same buffered writer (SEALED_WRITE_BUFFER), fsynced and
     renamed. No Flask, session, CSRF, database or sealing. Same body, same client.
@@ -44,7 +44,6 @@ import json
 import multiprocessing
 import os
 import platform
-import secrets
 import shutil
 import socket
 import statistics
@@ -57,17 +56,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, File, MultipartDecoder
-from werkzeug.wsgi import get_input_stream
-
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.sizes import parse_size, size_label  # noqa: E402 (after the path is set)
-from submission.receiver import READ_SIZE  # noqa: E402 (the bare endpoint reads like the intake)
-from submission.store import SEALED_WRITE_BUFFER  # noqa: E402 (and writes through the same buffer)
+from bench import proc  # noqa: E402 (after the path is set)
+from bench.sizes import parse_size, size_label  # noqa: E402
+from tests.support.live import free_port, running_intake, stop  # noqa: E402
+from tests.support.visitor import Visitor, new_boundary, part_header  # noqa: E402
 
 MB = 10**6
 MiB = 1 << 20
@@ -81,51 +77,6 @@ TARGET_P99_VS_IDLE = 2.0
 PROBE_INTERVAL = 0.05
 SLOW_RATE = 50_000  # bytes per second per slow upload
 SLOW_TICK = 0.1
-
-
-# --- (b) the bare endpoint, imported by gunicorn as bench.intake:bare_app ---------------------
-
-
-def bare_app(environ: dict, start_response: Callable) -> list[bytes]:  # type: ignore[type-arg]
-    """Parse the multipart body like the intake does and write the file data unsealed; no more."""
-    if environ["REQUEST_METHOD"] != "POST":
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"bare\n"]
-    _, options = parse_options_header(environ.get("CONTENT_TYPE", ""))
-    stream = get_input_stream(environ, max_content_length=8 * GiB)
-    decoder = MultipartDecoder(options["boundary"].encode("latin-1"), max_form_memory_size=4 * READ_SIZE)
-    directory = Path(os.environ["TAMGA_BENCH_BARE_DIR"])
-    out = None
-    part = final = None
-    complete = False
-    while not complete:
-        chunk = stream.read(READ_SIZE)
-        decoder.receive_data(chunk or None)
-        while (event := decoder.next_event()) is not NEED_DATA:
-            if isinstance(event, File):
-                name = secrets.token_hex(16)
-                final, part = directory / name, directory / (name + ".part")
-                fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                out = os.fdopen(fd, "wb", buffering=SEALED_WRITE_BUFFER)
-            elif isinstance(event, Data) and out is not None:
-                out.write(event.data)
-                if not event.more_data:
-                    out.flush()
-                    os.fsync(out.fileno())
-                    os.rename(part, final)  # type: ignore[arg-type]
-                    out.close()
-                    out = None
-            elif isinstance(event, Epilogue):
-                complete = True
-                break
-        if not chunk and not complete:
-            if out is not None:
-                out.close()
-                os.unlink(part)  # type: ignore[arg-type]
-            start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [b"interrupted\n"]
-    start_response("303 See Other", [("Location", "/thanks"), ("Content-Length", "0")])
-    return [b""]
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -145,9 +96,6 @@ class RssWatch:
     """Reset the workers' VmHWM, sample their VmRSS every 50 ms, report the peaks."""
 
     def __init__(self, workers: Callable[[], list[int]]) -> None:
-        from tests.intake.live import proc_status
-
-        self._status = proc_status
         self.workers = workers
         self.reset_ok = True
         self.sampled: dict[int, int] = {}
@@ -157,24 +105,21 @@ class RssWatch:
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             for pid in self.workers():
-                rss = self._status(pid, "VmRSS") or 0
+                rss = proc.status("VmRSS", pid) or 0
                 self.sampled[pid] = max(self.sampled.get(pid, 0), rss)
 
     def __enter__(self) -> "RssWatch":
         for pid in self.workers():
-            try:
-                with open(f"/proc/{pid}/clear_refs", "w") as f:
-                    f.write("5")
-            except OSError:
+            if not proc.reset_peak(pid):
                 self.reset_ok = False
-            self.sampled[pid] = self._status(pid, "VmRSS") or 0
+            self.sampled[pid] = proc.status("VmRSS", pid) or 0
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.hwm = {pid: self._status(pid, "VmHWM") or 0 for pid in self.workers()}
+        self.hwm = {pid: proc.status("VmHWM", pid) or 0 for pid in self.workers()}
 
     @property
     def peak(self) -> int:
@@ -196,8 +141,6 @@ def request_head(port: int, path: str, headers: dict[str, str]) -> bytes:
 
 def submission_body(token: str, size: int) -> tuple[str, bytes, bytes, int]:
     """(content type, what precedes the file data, what follows it, whole length)."""
-    from tests.intake.live import new_boundary, part_header
-
     boundary = new_boundary()
     head = (
         part_header(boundary, "csrf_token")
@@ -239,36 +182,16 @@ def timed_upload(port: int, cookie: str, token: str, size: int, data: bytes) -> 
 
 def open_parts(pids: list[int], directory: Path) -> dict[int, int]:
     """How many *.part files in `directory` each process holds open (uploads being sealed)."""
-    counts = {}
-    for pid in pids:
-        count = 0
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    count += target.startswith(str(directory)) and target.endswith(".part")
-        counts[pid] = count
-    return counts
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of the processes (all their threads), in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / ticks
+    return {
+        pid: sum(t.startswith(str(directory)) and t.endswith(".part") for t in proc.open_files(pid))
+        for pid in pids
+    }
 
 
 def machine_load() -> str:
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
-    pressure = ""
-    with contextlib.suppress(OSError), open("/proc/pressure/cpu") as f:
-        pressure = ", CPU pressure " + f.readline().split()[1]
-    return f"load average {load}{pressure}"
+    some = proc.cpu_pressure()
+    pressure = ", CPU pressure " + some[1] if some else ""
+    return f"load average {' '.join(proc.load_average())}{pressure}"
 
 
 def parts(directory: Path) -> int:
@@ -361,29 +284,14 @@ def slow_uploads_child(port: int, head: bytes, count: int, stop, ready, results)
 
 # --- (d) codename derivation -----------------------------------------------------------------
 
-DERIVE_CHILD = r"""
-import json, os, time
-from crypto.codename import SALT_SIZE, derive_reply_identity
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-
-baseline = status("VmRSS")
-start = time.perf_counter()
-derive_reply_identity("tranquil bankbook mold defendant settle dweeb coastland", os.urandom(SALT_SIZE))
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "baseline": baseline, "peak": status("VmHWM")}))
-"""
+DERIVE_CHILD = "bench.children.derive"  # run with `python -m`
 
 
 def derivations(count: int) -> list[dict[str, float]]:
     results = []
     for _ in range(count):
         out = subprocess.run(
-            [sys.executable, "-c", DERIVE_CHILD], cwd=REPO, capture_output=True, text=True, check=True
+            [sys.executable, "-m", DERIVE_CHILD], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout
         results.append(json.loads(out))
     return results
@@ -394,8 +302,6 @@ def derivations(count: int) -> list[dict[str, float]]:
 
 @contextlib.contextmanager
 def bare_server(base: Path, data_dir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes], Path]]:
-    from tests.intake.live import children, free_port, stop
-
     out_dir = base / "bare-store"
     out_dir.mkdir()
     tmpdir = base / "bare-tmp"
@@ -416,7 +322,7 @@ def bare_server(base: Path, data_dir: Path) -> Iterator[tuple[int, subprocess.Po
                 "python:submission.gunicorn_settings",
                 "--bind",
                 f"{HOST}:{port}",
-                "bench.intake:bare_app",
+                "bench.children.bare:app",
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -425,7 +331,7 @@ def bare_server(base: Path, data_dir: Path) -> Iterator[tuple[int, subprocess.Po
         )
     try:
         deadline = time.monotonic() + 30
-        while not (_answers_bare(port) and children(process.pid)):
+        while not (_answers_bare(port) and proc.children(process.pid)):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the bare endpoint did not start: " + (base / "bare.log").read_text())
             time.sleep(0.1)
@@ -444,8 +350,6 @@ def _answers_bare(port: int) -> bool:
 
 
 def run(args: argparse.Namespace) -> None:
-    from tests.intake.live import Visitor, children, proc_status, running_intake
-
     size = args.size
     print(f"Tamga intake benchmark ({'quick' if args.quick else 'full'}), {time.strftime('%Y-%m-%d')}")
     print(
@@ -460,11 +364,12 @@ def run(args: argparse.Namespace) -> None:
     try:
         with running_intake(base / "sealed") as intake, bare_server(base, intake.data_dir) as bare:
             bare_port, bare_process, bare_dir = bare
+            bare_pid = bare_process.pid
             visitor = Visitor(intake)
             visitor.new_source()
             token = visitor.submit_token()
             cookie = visitor.cookie_header()
-            lifetime = {pid: proc_status(pid, "VmHWM") for pid in intake.worker_pids()}
+            lifetime = {pid: proc.status("VmHWM", pid) for pid in intake.worker_pids()}
             print(
                 "sealed workers' VmHWM before the runs (includes the codename derivation's 64 MiB): "
                 + ", ".join(f"{(v or 0) / MB:.1f} MB" for v in lifetime.values())
@@ -478,13 +383,13 @@ def run(args: argparse.Namespace) -> None:
             for round_ in range(1, args.rounds + 1):
                 for name in ("sealed", "bare"):
                     port = intake.port if name == "sealed" else bare_port
-                    workers = intake.worker_pids if name == "sealed" else lambda: children(bare_process.pid)
+                    workers = intake.worker_pids if name == "sealed" else lambda: proc.children(bare_pid)
                     os.sync()
                     time.sleep(args.settle)
-                    cpu_before = cpu_seconds(workers())
+                    cpu_before = proc.cpu_seconds(workers())
                     with RssWatch(workers) as watch:
                         seconds, status = timed_upload(port, cookie, token, size, data)
-                    cpu = cpu_seconds(workers()) - cpu_before
+                    cpu = proc.cpu_seconds(workers()) - cpu_before
                     rate = size / seconds / MB
                     rates[name].append(rate)
                     cpu_rates[name].append(size / cpu / MB)
@@ -541,7 +446,7 @@ def run(args: argparse.Namespace) -> None:
                 target=slow_uploads_child,
                 args=(intake.port, slow_head, args.slow, stop_event, ready, results),
             )
-            before_slow = {pid: proc_status(pid, "VmRSS") or 0 for pid in intake.worker_pids()}
+            before_slow = {pid: proc.status("VmRSS", pid) or 0 for pid in intake.worker_pids()}
             child.start()
             try:
                 ready.wait(60)

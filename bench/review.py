@@ -28,9 +28,10 @@ Before each child: os.sync() and a 1 s pause, so that no run starts amid the wri
 The CPU time of each child (user + system, from os.wait4) is printed too: on a shared machine it
 varies less than wall time.
 
-* floor: a fresh child `python -c` process reads each envelope file of the intake's store, writes
-  a copy to a new directory on the same disk, hashes it with hashlib.sha256 in the same pass and
-  fsyncs it (the station fsyncs every envelope it stages too); the copies are removed afterwards;
+* floor: a fresh child process (`python -m bench.children.floor`) reads each envelope file of the
+  intake's store, writes a copy to a new directory on the same disk, hashes it with hashlib.sha256
+  in the same pass and fsyncs it (the station fsyncs every envelope it stages too); the copies are
+  removed afterwards;
 * import: a fresh copy of the just-initialised station (so each round imports for real), then
   `tamga-review import EMPTY` (the fixed cost: interpreter start, imports, unlocking the two key
   files with scrypt, the catalogue) and `tamga-review import BUNDLE`, each a child process timed
@@ -39,10 +40,11 @@ varies less than wall time.
 
 Peak RSS, from /proc/self/status of the process itself (ru_maxrss of a child is no use here: Linux
 carries the parent's RSS at spawn into it): the floor child prints its VmHWM; after the rounds, one
-more import on a fresh station copy runs `tamga-review` in-process under a small observer that
-prints VmHWM at exit and the peak VmRSS sampled every 5 ms after the keys are unlocked. The two
-differ by design: unlocking the identity with scrypt at work factor 2^18 (as `age -p` does) needs
-256 MiB for the duration of the derivation, then frees it.
+more import on a fresh station copy runs `tamga-review` in-process under a small observer
+(`python -m bench.children.observed_import`) that prints VmHWM at exit and the peak VmRSS sampled
+every 5 ms after the keys are unlocked. The two differ by design: unlocking the identity with
+scrypt at work factor 2^18 (as `age -p` does) needs 256 MiB for the duration of the derivation,
+then frees it.
 
 Warm cache: the store and the bundle were just written and the machine is not asked to drop its
 page cache, so both floor and import read from RAM when it is large enough; both write through the
@@ -82,68 +84,8 @@ TARGET_RSS_MB = 100.0
 SETTLE = 1.0  # seconds of pause after a sync before each child, so none starts amid writeback
 BIN = Path(sys.executable).parent
 
-FLOOR = r"""
-import hashlib, json, os, sys, time
-src_dir, dst_dir = sys.argv[1:3]
-names = sorted(os.listdir(src_dir))
-start = time.perf_counter()
-total = 0
-for name in names:
-    digest = hashlib.sha256()
-    with open(os.path.join(src_dir, name), "rb") as src, open(os.path.join(dst_dir, name), "wb") as dst:
-        while block := src.read(1 << 20):
-            digest.update(block)
-            dst.write(block)
-            total += len(block)
-        dst.flush()
-        os.fsync(dst.fileno())
-fd = os.open(dst_dir, os.O_RDONLY)
-os.fsync(fd)
-os.close(fd)
-seconds = time.perf_counter() - start
-with open("/proc/self/status") as status:
-    hwm = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": seconds, "bytes": total, "files": len(names), "hwm": hwm}))
-"""
-
-# `tamga-review ARGS` run in-process, with its memory observed: VmHWM of the whole process, and the
-# peak VmRSS sampled every 5 ms once the station's keys are unlocked (scrypt at 2^18 needs 256 MiB
-# by design; that memory is freed when the derivation ends). Observation only: unlock is wrapped
-# to set a flag, nothing else changes.
-OBSERVED = r"""
-import atexit, json, sys, threading, time
-report, sys.argv = sys.argv[1], ["tamga-review", *sys.argv[2:]]
-
-def status(field):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field + ":"))
-
-state = {"unlocked": False, "after": 0}
-from review import station
-_unlock = station.Station.unlock
-
-def unlock(self, passphrase):
-    keys = _unlock(self, passphrase)
-    state["unlocked"] = True
-    return keys
-
-station.Station.unlock = unlock
-
-def sample():
-    while True:
-        if state["unlocked"]:
-            state["after"] = max(state["after"], status("VmRSS"))
-        time.sleep(0.005)
-
-def write():
-    with open(report, "w") as f:
-        json.dump({"hwm": status("VmHWM"), "after_unlock": state["after"]}, f)
-
-threading.Thread(target=sample, daemon=True).start()
-atexit.register(write)
-from review.cli import main
-main()
-"""
+FLOOR = "bench.children.floor"  # the child programs, run with `python -m`
+OBSERVED = "bench.children.observed_import"
 
 
 def command(name: str) -> list[str]:
@@ -196,7 +138,7 @@ def review(station: Path, *args: str | Path) -> Run:
 
 
 def observed_import(station: Path, bundle: Path, report: Path) -> dict[str, int]:
-    args = [sys.executable, "-c", OBSERVED, str(report), "--station", str(station), "import", str(bundle)]
+    args = [sys.executable, "-m", OBSERVED, str(report), "--station", str(station), "import", str(bundle)]
     checked(run_child(args, review_env()), "observed import")
     return json.loads(report.read_text())
 
@@ -302,7 +244,7 @@ def bench(root: Path, size: int, files: int, rounds: int) -> None:
     for number in range(1, rounds + 1):
         copies = root / f"floor-{number}"
         copies.mkdir()
-        floor_run = run_child([sys.executable, "-c", FLOOR, str(intake_dir / "store"), str(copies)])
+        floor_run = run_child([sys.executable, "-m", FLOOR, str(intake_dir / "store"), str(copies)])
         floor = json.loads(checked(floor_run, "floor").stdout)
         floor["cpu"] = floor_run.cpu
         floors.append(floor)

@@ -50,9 +50,10 @@ the kernel's dirty-page writeback):
   rotated every round, so a slow spell of the machine or disk is shared; the median is the headline
   and the targets are judged on it; the best run and every run's wall time are printed too.
 
-Peak RSS: each of tamga seal and open runs once more per size in a fresh `python -c` child process
-that reads its own /proc/self/status VmHWM at the end (VmRSS after the imports, before any work, is
-printed as the baseline). The "4 GiB - 1 GiB" line compares the largest size with the smallest.
+Peak RSS: each of tamga seal and open runs once more per size in a fresh child process
+(`python -m bench.children.seal_rss`) that reads its own /proc/self/status VmHWM at the end (VmRSS
+after the imports, before any work, is printed as the baseline). The "4 GiB - 1 GiB" line compares
+the largest size with the smallest.
 
 Hybrid header cost (once per run): the median time of sealing and of opening a one-byte envelope
 to a hybrid (mlkem768x25519) recipient, and to an X25519 one, over --header-runs runs each; the
@@ -90,7 +91,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa
 from nacl import bindings  # noqa: E402
 
 import crypto  # noqa: E402
-from bench.review import bench as import_bench  # noqa: E402 (after the path is set)
+from bench import proc  # noqa: E402 (after the path is set)
+from bench.review import bench as import_bench  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 
 CHUNK = 64 * 1024
@@ -103,28 +105,7 @@ TARGET_HEADER_MS = 2.0
 TARGET_RSS_MB = 64.0
 TARGET_RSS_GROWTH_MB = 4.0
 
-CHILD = r"""
-import sys, json
-from crypto import X25519Identity, open_stream, seal_stream
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(field)
-
-mode, key_path, src_path, dst_path = sys.argv[1:5]
-with open(key_path) as f:
-    identity = X25519Identity.parse(f.read())
-baseline = status("VmRSS")
-with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
-    if mode == "seal":
-        seal_stream(src, dst, [identity.recipient])
-    else:
-        open_stream(src, dst, [identity])
-print(json.dumps({"baseline": baseline, "peak": status("VmHWM")}))
-"""
+CHILD = "bench.children.seal_rss"  # run with `python -m`
 
 
 def sync() -> None:
@@ -302,7 +283,7 @@ def timed(op: Callable[[Path, Path], None], src: Path, dst: Path, settle: float)
 def rss_child(mode: str, key_file: Path, src: Path, dst: Path) -> dict[str, int]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(key_file), str(src), str(dst)],
+        [sys.executable, "-m", CHILD, mode, str(key_file), str(src), str(dst)],
         capture_output=True,
         text=True,
         check=True,
@@ -316,12 +297,9 @@ def rss_child(mode: str, key_file: Path, src: Path, dst: Path) -> dict[str, int]
 def load() -> str:
     one, five, _ = os.getloadavg()
     text = f"loadavg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
-    try:
-        with open("/proc/pressure/cpu") as f:
-            some = f.readline().split()
+    some = proc.cpu_pressure()
+    if some and len(some) > 2:
         text += f", CPU pressure {some[1]} {some[2]}"
-    except (OSError, IndexError):
-        pass
     return text
 
 
@@ -480,12 +458,7 @@ def main() -> int:
         return 2
 
     age_version = subprocess.run([AGE, "--version"], capture_output=True, text=True).stdout.strip()
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = proc.cpu_model() or "?"
     print("Tamga seal/open benchmark")
     print(
         f"python {sys.version.split()[0]}, PyNaCl {__import__('nacl').__version__}, "

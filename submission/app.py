@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> Flask:
     )
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
-    app.session_interface = DatabaseSessionInterface(session_factory, session_seconds)
+    app.session_interface = DatabaseSessionInterface(session_factory, settings.limits)
     intake = Intake(settings)
     intake.store.remove_stale_parts()
     app.extensions["tamga.engine"] = engine

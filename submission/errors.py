@@ -111,3 +111,18 @@ class OutOfSpace(IntakeError):
 class UploadInterrupted(IntakeError):
     status = 400
     message = _l("The upload was interrupted before it finished, so nothing was kept. Please try again.")
+
+
+class TooSlow(IntakeError):
+    status = 408
+    message = _l(
+        "The connection was too slow, so the upload was stopped and nothing was kept. Please try "
+        "again, if you can on a new Tor circuit."
+    )
+
+
+class TooManyUploads(IntakeError):
+    status = 429
+    message = _l(
+        "You are already sending as many uploads as you can at once. Wait for one to finish, then try again."
+    )

@@ -3,7 +3,7 @@
 import datetime
 import secrets
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -72,7 +72,11 @@ class WebSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[str] = mapped_column(String(4096))
-    expires: Mapped[int] = mapped_column(Integer, index=True)
+    expires: Mapped[int] = mapped_column(Integer, index=True)  # slides with use, never past `ends`
+    ends: Mapped[int] = mapped_column(Integer)  # the absolute end, set when the session began
+    identified: Mapped[bool] = mapped_column(Boolean, default=False)  # stands for a source
+
+    __table_args__ = (Index("ix_web_sessions_identified_expires", "identified", "expires"),)
 
 
 class Counter(Base):

@@ -5,33 +5,40 @@ so the submit view never touches request.form or request.files: it hands request
 The CSRF token must be the first part and is checked before any file byte is sealed.
 """
 
+import contextlib
 import errno
 import json
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder, State
 
 from crypto import Recipient, Sealer, seal_bytes
-from submission.errors import BadSubmission, FormExpired, OutOfSpace, TooLarge, UploadInterrupted
+from submission.errors import BadSubmission, FormExpired, IntakeError, OutOfSpace, TooLarge, UploadInterrupted
 from submission.settings import Limits
-from submission.store import DiskFullError, EnvelopeStore, PendingEnvelope
+from submission.store import EnvelopeStore, PendingEnvelope
+from submission.watchdog import Watch
 
 READ_SIZE = 64 * 1024  # per-upload memory: the decoder holds about this much
-DISK_CHECK_EVERY = 32 * 1024 * 1024
 MAX_TOKEN_BYTES = 512
+HEAD_READ_SIZE = 1024  # small reads before the token: a stalled body holds no slot and little memory
+MAX_CONTENT_TYPE_CHARS = 200  # "multipart/form-data; boundary=" and 70 characters, with room to spare
+MAX_HEAD_BYTES = 4096  # preamble and the token part together; browsers send about 250 bytes
 MAX_NAME_CHARS = 255
 MAX_IGNORED_BYTES = 64 * 1024
 _RAW_FILENAME = re.compile(r'(?:^|;)\s*filename="([^"]*)"')
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")  # RFC 2046 bchars
 CSRF_FIELD = "csrf_token"
 MESSAGE_FIELD = "message"
 FILES_FIELD = "files"
+NOTHING_TO_SEND = _l("There was nothing to send. Write a message or choose at least one file.")
 
 
 @dataclass
@@ -81,7 +88,6 @@ class _Receiver:
         self.message = bytearray()
         self.sealer: Sealer | None = None
         self.file_bytes = 0
-        self.next_disk_check = DISK_CHECK_EVERY
         self.files = 0
         self.ignored_bytes = 0
 
@@ -106,11 +112,12 @@ class _Receiver:
         item = self.files
         meta_envelope = self.store.new()
         self.received.items.append(SealedItem(item, "file-metadata", meta_envelope))
-        meta_envelope.file.write(seal_bytes(json.dumps(metadata).encode(), self.recipients))
+        meta_envelope.write(seal_bytes(json.dumps(metadata).encode(), self.recipients))
         meta_envelope.sync()
         content = self.store.new()
         self.received.items.append(SealedItem(item, "file-content", content))
-        self.sealer = Sealer(content.file, self.recipients)
+        # The sealer only calls write(): through the envelope, so each byte's room is claimed first.
+        self.sealer = Sealer(cast(BinaryIO, content), self.recipients)
         self.part = "file"
 
     def on_data(self, data: bytes, more: bool) -> None:
@@ -119,9 +126,6 @@ class _Receiver:
             self.file_bytes += len(data)
             if self.file_bytes > self.limits.max_submission_bytes:
                 raise TooLarge()
-            if self.file_bytes >= self.next_disk_check:
-                self.store.check_room()
-                self.next_disk_check += DISK_CHECK_EVERY
             self.sealer.write(data)
             if not more:
                 self.sealer.close()
@@ -153,7 +157,7 @@ class _Receiver:
         if text:
             envelope = self.store.new()
             self.received.items.insert(0, SealedItem(0, "message", envelope))
-            envelope.file.write(seal_bytes(text.encode("utf-8"), self.recipients))
+            envelope.write(seal_bytes(text.encode("utf-8"), self.recipients))
             envelope.sync()
 
     def abort(self) -> None:
@@ -162,46 +166,105 @@ class _Receiver:
         self.received.discard()
 
 
-def receive(
-    stream: IO[bytes],
-    boundary: bytes,
-    store: EnvelopeStore,
-    recipients: list[Recipient],
-    limits: Limits,
-    check_token: Callable[[str], None],
-) -> Received:
-    """Parse and seal the whole body; on any failure nothing is left behind and an IntakeError rises."""
-    receiver = _Receiver(store, recipients, limits, check_token)
-    decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_SIZE, max_parts=limits.max_files + 8)
-    try:
-        complete = False
-        while not complete:
-            chunk = stream.read(READ_SIZE)
-            decoder.receive_data(chunk or None)
-            try:
-                complete = _dispatch(decoder, receiver)
-            except ValueError:
-                if not chunk and decoder.state is not State.PREAMBLE:
-                    raise UploadInterrupted() from None  # the body ended inside a part
-                raise
-            if not chunk and not complete:
+class Upload:
+    """One multipart body, read in two steps: the CSRF token (a small head, under the watch's
+    deadline, before the caller takes an upload slot), then the rest. On any failure nothing is
+    left behind and an IntakeError rises."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        boundary: bytes,
+        store: EnvelopeStore,
+        recipients: list[Recipient],
+        limits: Limits,
+        check_token: Callable[[str], None],
+        watch: Watch,
+    ) -> None:
+        self.stream = stream
+        self.watch = watch
+        self.receiver = _Receiver(store, recipients, limits, check_token)
+        self.decoder = MultipartDecoder(
+            boundary, max_form_memory_size=4 * READ_SIZE, max_parts=limits.max_files + 8
+        )
+        self.complete = False
+
+    def read_token(self) -> None:
+        """Read no more than MAX_HEAD_BYTES (preamble and token part) and check the token."""
+        with self._failing_cleanly():
+            head = 0
+            while not self.receiver.token_checked:
+                if self.complete:
+                    raise FormExpired()
+                if head >= MAX_HEAD_BYTES:  # a long preamble, or a token part that never ends
+                    raise BadSubmission() if self.decoder.state is State.PREAMBLE else FormExpired()
+                chunk = self._read(min(HEAD_READ_SIZE, MAX_HEAD_BYTES - head))
+                head += len(chunk)
+                self._feed(chunk, until_token=True)
+
+    def read_rest(self) -> Received:
+        """Seal every part after the token; return the envelopes written, not yet committed."""
+        with self._failing_cleanly():
+            receiver = self.receiver
+            if not receiver.token_checked:
+                raise FormExpired()
+            self.complete = self.complete or _dispatch(self.decoder, receiver)  # left by read_token
+            while not self.complete:
+                self._feed(self._read(READ_SIZE))
+            if receiver.sealer is not None:
                 raise UploadInterrupted()
-        if not receiver.token_checked:
-            raise FormExpired()
-        if receiver.sealer is not None:
+            receiver.finish_message()
+            if not receiver.received.items:
+                raise BadSubmission(NOTHING_TO_SEND)
+            return receiver.received
+
+    def _read(self, size: int) -> bytes:
+        try:
+            chunk = self.stream.read(size)
+        except (ClientDisconnected, OSError):
+            self.watch.check()  # a body cut for being too slow says so
+            raise
+        self.watch.check()
+        self.watch.arrived(len(chunk))
+        return chunk
+
+    def _feed(self, chunk: bytes, until_token: bool = False) -> None:
+        self.decoder.receive_data(chunk or None)
+        try:
+            self.complete = _dispatch(self.decoder, self.receiver, until_token)
+        except ValueError:
+            if not chunk and self.decoder.state is not State.PREAMBLE:
+                raise UploadInterrupted() from None  # the body ended inside a part
+            raise
+        if not chunk and not self.complete and not (until_token and self.receiver.token_checked):
             raise UploadInterrupted()
-        receiver.finish_message()
-        if not receiver.received.items:
-            raise BadSubmission(_l("There was nothing to send. Write a message or choose at least one file."))
-        return receiver.received
-    except BaseException as error:
-        receiver.abort()
-        raise _as_intake_error(error) from None
+
+    @contextlib.contextmanager
+    def _failing_cleanly(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException as error:
+            self.receiver.abort()
+            raise _as_intake_error(error) from None
 
 
-def _dispatch(decoder: MultipartDecoder, receiver: _Receiver) -> bool:
-    """Hand every event the decoder has to the receiver; True once the epilogue is reached."""
-    while (event := decoder.next_event()) is not NEED_DATA:
+def boundary_of(content_type: str) -> bytes:
+    """The multipart/form-data boundary as bytes, or BadSubmission before a byte of the body is
+    read: RFC 2046 allows 1-70 characters of its alphabet, and both the header parser and the
+    decoder's preamble search cost time that grows with the boundary's length."""
+    if len(content_type) > MAX_CONTENT_TYPE_CHARS:
+        raise BadSubmission()
+    mimetype, options = parse_options_header(content_type)
+    boundary = options.get("boundary", "")
+    if mimetype != "multipart/form-data" or not _BOUNDARY.fullmatch(boundary):
+        raise BadSubmission()
+    return boundary.encode("ascii")
+
+
+def _dispatch(decoder: MultipartDecoder, receiver: _Receiver, until_token: bool = False) -> bool:
+    """Hand the decoder's events to the receiver; True once the epilogue is reached. With
+    until_token, stop as soon as the token is checked, leaving later events in the decoder."""
+    while not (until_token and receiver.token_checked) and (event := decoder.next_event()) is not NEED_DATA:
         if isinstance(event, Field):
             receiver.on_field(event.name)
         elif isinstance(event, File):
@@ -223,8 +286,8 @@ def raw_filename(headers: Headers) -> str | None:
 
 
 def _as_intake_error(error: BaseException) -> BaseException:
-    if isinstance(error, DiskFullError):
-        return OutOfSpace()
+    if isinstance(error, IntakeError):
+        return error
     if isinstance(error, RequestEntityTooLarge):
         return TooLarge()
     if isinstance(error, ClientDisconnected | TimeoutError | ConnectionError):

@@ -39,6 +39,16 @@ class Limits:
     max_concurrent_derivations: int = 2
     idle_upload_seconds: int = 300
     session_minutes: int = 180
+    # Limits under attack (docs/operators.md): what one session, or a flood, can hold.
+    max_uploads_in_flight: int = 160  # across all worker processes
+    max_uploads_per_session: int = 3
+    token_seconds: int = 20  # to send the small first part (the CSRF token) before a slot is taken
+    min_upload_bytes_per_second: int = 1024  # averaged over each window; a Tor upload is ~50 KB/s
+    upload_rate_window_seconds: int = 120
+    derivation_wait_seconds: int = 15  # a derivation waits this long for a free slot, then 503
+    max_derivations_per_session: int = 1  # across all worker processes
+    max_anonymous_sessions: int = 20_000  # sessions of visitors not logged in; the oldest go first
+    session_max_minutes: int = 720  # from log-in, however active the session
 
 
 @dataclass(frozen=True)

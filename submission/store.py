@@ -7,12 +7,13 @@ import contextlib
 import fcntl
 import os
 import secrets
-import shutil
 from pathlib import Path
 from typing import BinaryIO
 
 from crypto.files import create_private, fsync_directory
-from submission.errors import OutOfSpace
+from submission.reserve import DiskFullError, DiskReserve
+
+__all__ = ["DiskFullError", "EnvelopeStore", "PendingEnvelope"]
 
 PART_SUFFIX = ".part"
 SEALED_SUFFIX = ".age"
@@ -21,22 +22,36 @@ SEALED_SUFFIX = ".age"
 SEALED_WRITE_BUFFER = 0
 
 
-class DiskFullError(OutOfSpace):
-    """Writing would eat into the free-disk reserve."""
-
-
 class PendingEnvelope:
-    """An envelope being written. commit() makes it visible; discard() leaves nothing behind."""
+    """An envelope being written. commit() makes it visible; discard() leaves nothing behind.
 
-    def __init__(self, directory: Path) -> None:
+    Writes through write() claim their disk space from the reserve first (submission/reserve.py).
+    """
+
+    def __init__(self, directory: Path, reserve: DiskReserve | None = None) -> None:
         self.name = secrets.token_hex(16) + SEALED_SUFFIX
+        self._reserve = reserve
+        self._written = 0
+        self._claimed = 0
         self._final = directory / self.name
         self._part = directory / (self.name + PART_SUFFIX)
         self.file: BinaryIO = create_private(self._part, buffering=SEALED_WRITE_BUFFER)
         # The lock tells a cleaner in another process that this part is alive.
         fcntl.flock(self.file.fileno(), fcntl.LOCK_EX)
 
+    def write(self, data: bytes) -> None:
+        """Append, claiming room first: DiskFullError rather than eat into the reserve."""
+        end = self._written + len(data)
+        if self._reserve is not None and end > self._claimed:
+            self._claimed = self._reserve.claim(self.file.fileno(), self._claimed, end)
+        self.file.write(data)
+        self._written = end
+
     def sync(self) -> None:
+        """Give back the claimed room not written (the envelope is complete), then fsync."""
+        if self._claimed > self._written:
+            self.file.truncate(self._written)
+            self._claimed = self._written
         self.file.flush()
         os.fsync(self.file.fileno())
 
@@ -61,9 +76,9 @@ class PendingEnvelope:
 class EnvelopeStore:
     """The directory of sealed envelopes."""
 
-    def __init__(self, directory: Path, reserve_bytes: int) -> None:
+    def __init__(self, directory: Path, reserve_bytes: int, lock_path: Path | None = None) -> None:
         self.directory = directory
-        self.reserve_bytes = reserve_bytes
+        self.reserve = DiskReserve(directory, reserve_bytes, lock_path)
 
     def path(self, storage_name: str) -> Path:
         if "/" in storage_name or not storage_name.endswith(SEALED_SUFFIX):
@@ -71,14 +86,10 @@ class EnvelopeStore:
         return self.directory / storage_name
 
     def new(self) -> PendingEnvelope:
-        return PendingEnvelope(self.directory)
-
-    def free_bytes(self) -> int:
-        return shutil.disk_usage(self.directory).free
+        return PendingEnvelope(self.directory, self.reserve)
 
     def check_room(self, incoming: int = 0) -> None:
-        if self.free_bytes() - incoming < self.reserve_bytes:
-            raise DiskFullError()
+        self.reserve.check(incoming)
 
     def fsync_directory(self) -> None:
         fsync_directory(self.directory)

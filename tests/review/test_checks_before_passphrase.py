@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.review.conftest import Intake, Station
-from tests.support.station import assert_refused
+from tests.support.intake import Intake
+from tests.support.station import Station, assert_refused
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.review.conftest import Station, custody_actions, make_intake, pin, sha256
-from tests.support.station import assert_refused
+from tests.support.bundles import sha256
+from tests.support.intake import make_intake, pin
+from tests.support.station import Station, assert_refused, custody_actions
 
 MESSAGE = "Protocol of PS 4 was rewritten in pencil."
 PHOTO = b"\xff\xd8\xff\xe0 fake jpeg " * 2000

@@ -11,17 +11,9 @@ from pathlib import Path
 
 from crypto import seal_bytes
 from review.cli import cli as review_cli
-from tests.review.conftest import (
-    Intake,
-    Station,
-    manifest_document,
-    manifest_entry,
-    member,
-    sealed_manifest,
-    sha256,
-    tar,
-)
-from tests.support.station import assert_ok, invoke
+from tests.support.bundles import manifest_document, manifest_entry, member, sealed_manifest, sha256, tar
+from tests.support.intake import Intake
+from tests.support.station import Station, assert_ok, invoke
 
 FORGED_LINE = "\n   99  file     verified       2024-03-17             7  forged.pdf"
 NAME = "protocol.pdf" + FORGED_LINE + "\r\x1b[2K\ttab\u2028sep"

@@ -3,7 +3,6 @@ with hashing and writing on a worker thread. What it must keep: the vault holds 
 ciphertext, the catalogue the plaintext's hash, and a member that does not match its manifest
 refuses the bundle before any hostile file is probed."""
 
-import hashlib
 import random
 from pathlib import Path
 
@@ -12,24 +11,11 @@ import pytest
 from crypto import seal_bytes
 from review import media, pipeline
 from review.pipeline import Inline, Worker
-from tests.review.conftest import (
-    Intake,
-    Station,
-    make_intake,
-    manifest_document,
-    manifest_entry,
-    member,
-    pin,
-    sealed_manifest,
-    tar,
-)
-from tests.support.station import assert_refused
+from tests.support.bundles import manifest_document, manifest_entry, member, sealed_manifest, sha256, tar
+from tests.support.intake import Intake, make_intake, pin
+from tests.support.station import Station, assert_refused
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + random.Random(5).randbytes(300_000) + b"\xff\xd9"
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def test_the_worker_runs_calls_in_order_and_raises_the_first_failure() -> None:

@@ -7,8 +7,9 @@ import random
 import re
 from pathlib import Path
 
-from tests.review.conftest import Intake, Station, custody_actions, sha256
-from tests.support.station import assert_refused
+from tests.support.bundles import sha256
+from tests.support.intake import Intake
+from tests.support.station import Station, assert_refused, custody_actions
 
 MESSAGE = "Ballot stuffing at polling station 12, 14:05.\nБюллетени вбрасывали. Сайлау учаскесі №12."
 VIDEO = random.Random(12).randbytes(200 * 1024 + 17)  # several 64 KiB chunks

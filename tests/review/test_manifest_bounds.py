@@ -12,17 +12,9 @@ from typing import Any
 import pytest
 
 from crypto import seal_bytes
-from tests.review.conftest import (
-    Intake,
-    Station,
-    manifest_document,
-    manifest_entry,
-    member,
-    sealed_manifest,
-    sha256,
-    tar,
-)
-from tests.support.station import assert_ok, assert_refused
+from tests.support.bundles import manifest_document, manifest_entry, member, sealed_manifest, sha256, tar
+from tests.support.intake import Intake
+from tests.support.station import Station, assert_ok, assert_refused
 
 HUGE = 2**63
 POSTGRES_INTEGER = 2**31  # one above what an INTEGER column holds on PostgreSQL

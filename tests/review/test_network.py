@@ -15,7 +15,8 @@ import textwrap
 from pathlib import Path
 
 from crypto import parse_recipient
-from tests.review.conftest import PASSPHRASE, Intake, make_intake
+from tests.support.intake import Intake, make_intake
+from tests.support.station import PASSPHRASE
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "tamga-review"

@@ -15,10 +15,11 @@ import pytest
 from crypto import _tar, parse_recipient, sshsig
 from crypto.signing import VerifyKey, verify_document
 from review.cli import cli as review_cli
-from tests.catalogue import samples
-from tests.review.conftest import Intake, Station, make_intake, sha256
 from tests.review.test_network import REPO, blocked_env
-from tests.support.station import assert_ok, assert_refused, invoke
+from tests.support import media_samples as samples
+from tests.support.bundles import sha256
+from tests.support.intake import Intake, make_intake
+from tests.support.station import Station, assert_ok, assert_refused, invoke
 
 VIDEO = random.Random(14).randbytes(150 * 1024 + 3)  # several 64 KiB chunks
 SCAN = b"%PDF-1.4 protocol scan of polling station 112\n" * 30

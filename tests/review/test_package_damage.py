@@ -20,9 +20,9 @@ import pytest
 from crypto import _tar, sshsig
 from crypto.signing import SigningKey
 from review.station import Station as ReviewStation
-from tests.review.conftest import PASSPHRASE, Station, make_intake, pin
 from tests.review.test_package import MESSAGE, file_ids, import_three, station_key, verify_package
-from tests.support.station import assert_ok, assert_refused
+from tests.support.intake import make_intake, pin
+from tests.support.station import PASSPHRASE, Station, assert_ok, assert_refused
 
 Members = list[tuple[str, bytes]]
 

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.review.conftest import PASSPHRASE, Station
-from tests.support.station import assert_ok, assert_refused
+from tests.support.station import PASSPHRASE, Station, assert_ok, assert_refused
 
 BAD_FILES = [
     (b"", "its first line is empty"),

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from crypto import X25519Identity, seal_bytes
-from tests.review.conftest import Intake, Station, custody_actions, sha256
-from tests.support.station import assert_ok, assert_refused
+from tests.support.bundles import sha256
+from tests.support.intake import Intake
+from tests.support.station import Station, assert_ok, assert_refused, custody_actions
 
 GOOD_MESSAGE = "Observers removed from PS 31 at 09:40."
 GOOD_FILE = random.Random(31).randbytes(90_000)
@@ -65,7 +66,7 @@ def test_junk_envelopes_are_quarantined_beside_good_ones(
     assert sorted(i["name"] for i in quarantined if i["kind"] == "file") == [
         f"junk-{n}.bin" for n in range(4)
     ]
-    assert [i["id"] for i in station.items("undecryptable")] == [i["id"] for i in quarantined]
+    assert [i["id"] for i in station.items("--status", "undecryptable")] == [i["id"] for i in quarantined]
 
     for item in quarantined:
         history = station.ok("custody", "show", item["id"]).stdout

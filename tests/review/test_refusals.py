@@ -11,16 +11,12 @@ import pytest
 import crypto.bundle
 from crypto import X25519Identity, seal_bytes
 from crypto.signing import SigningKey
-from tests.review.conftest import (
-    Intake,
+from tests.support.bundles import (
     Layout,
-    Station,
     flip,
-    make_intake,
     manifest_document,
     manifest_entry,
     member,
-    pin,
     raw_member,
     sealed_manifest,
     tar,
@@ -28,7 +24,8 @@ from tests.review.conftest import (
     tar_layout,
     with_checksum,
 )
-from tests.support.station import assert_ok, assert_refused
+from tests.support.intake import Intake, make_intake, pin
+from tests.support.station import Station, assert_ok, assert_refused
 
 MESSAGE = "Carousel voting at PS 7: the same bus three times."
 VIDEO = random.Random(3).randbytes(150_001)
@@ -112,7 +109,7 @@ def test_a_hand_built_bundle_imports(world: World, tmp_path: Path) -> None:
 
 
 def envelope_name(envelope: bytes) -> str:
-    from tests.review.conftest import sha256
+    from tests.support.bundles import sha256
 
     return sha256(envelope) + ".age"
 

@@ -1,7 +1,5 @@
-"""Helpers shared by several test suites (plain functions and classes; the fixtures stay in each conftest).
+"""What the test suites share besides fixtures (those are in tests/conftest.py and each suite's own).
 
-- `station`: `tamga-review` and `tamga-intake` run in-process through click's CliRunner, the checks
-  on their results, a station directory driven by its CLI, and the session cache of station unlocks.
-- `intake`: submitting through the intake app's Flask test client, and reading what an export wrote.
-- `browser`: headless Chromium with JavaScript off (selenium), and reading its pages.
+Plain functions and classes, imported by test modules and conftests; no test module imports another.
+The map of the modules is in tests/README.md.
 """

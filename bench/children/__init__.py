@@ -1,0 +1,2 @@
+"""The programs the benchmarks run in fresh child processes (`python -m bench.children.NAME`), so
+that each measures its own memory from a clean interpreter."""
