@@ -6,7 +6,7 @@ Run from the repository root:
     .venv/bin/python bench/review.py --size 4G --rounds 1 --dir /work
     .venv/bin/python bench/review.py --quick          # 64 MiB smoke run
 
-It prints numbers only; the targets (import at >= 50% of the floor's MB/s, peak RSS < 100 MB) are
+It prints numbers only; the targets (import at >= 60% of the floor's MB/s, peak RSS < 100 MB) are
 printed beside them as "met" / "not met", never asserted. MB means 10^6 bytes everywhere.
 
 Setup (untimed), in a temporary directory under --dir (default: the repository's parent, the same
@@ -69,7 +69,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.sizes import parse_size  # noqa: E402 (after the path is set)
-from crypto import Sealer, X25519Identity, X25519Recipient, seal_bytes  # noqa: E402
+from crypto import Sealer, X25519Identity, parse_recipient, seal_bytes  # noqa: E402
 from submission.datadir import create_data_dir  # noqa: E402
 from submission.db import make_engine, make_session_factory  # noqa: E402
 from submission.models import Envelope, Source, Submission  # noqa: E402
@@ -79,7 +79,7 @@ from submission.store import EnvelopeStore  # noqa: E402
 MB = 10**6
 MiB = 1 << 20
 PASSPHRASE = "benchmark passphrase, not a secret"  # noqa: S105
-TARGET_RATIO = 0.50
+TARGET_RATIO = 0.60  # issue 15
 TARGET_RSS_MB = 100.0
 SETTLE = 1.0  # seconds of pause after a sync before each child, so none starts amid writeback
 BIN = Path(sys.executable).parent
@@ -213,7 +213,7 @@ def bench(root: Path, size: int, files: int, rounds: int) -> None:
     print(f"setup in {root} ({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     checked(review(template, "init"), "tamga-review init")
     recipient = checked(review(template, "pubkey"), "pubkey").stdout.split()[-1]
-    create_data_dir(intake_dir, [X25519Recipient.parse(recipient)])
+    create_data_dir(intake_dir, [parse_recipient(recipient)])
     server_key = load_signing_key(load_settings(intake_dir).data_dir).verify_key
     checked(review(template, "trust-server", str(server_key)), "trust-server")
 

@@ -1,4 +1,5 @@
-"""Seal/open throughput and memory benchmark: Tamga vs raw PyNaCl vs the age CLI.
+"""Seal/open throughput and memory benchmark: Tamga vs the raw AEAD of PyNaCl and pyca vs the age
+CLI; the hybrid post-quantum header's cost; the station import against its floor.
 
 Run from the repository root:
 
@@ -11,10 +12,12 @@ MB means 10^6 bytes everywhere (throughput and RSS). Throughput is plaintext byt
 
 What is measured, for each size (a fresh file of os.urandom bytes):
 
-* ceiling: raw PyNaCl ChaCha20-Poly1305 IETF over 64 KiB chunks (a counter nonce, no header, no
-  STREAM bookkeeping). "ceiling encrypt" reads the plaintext 64 KiB at a time and writes the sealed
-  chunks; "ceiling decrypt" reads those back 64 KiB + 16 at a time and writes the plaintext.
-* tamga seal: crypto.seal_stream(src, dst, [X25519Recipient]); tamga open: crypto.open_stream.
+* ceilings: raw ChaCha20-Poly1305 IETF over 64 KiB chunks (a counter nonce, no header, no STREAM
+  bookkeeping), once through each binding: PyNaCl (libsodium) and pyca `cryptography` (OpenSSL),
+  which crypto/ uses for the payload. "encrypt" reads the plaintext 64 KiB at a time and writes the
+  sealed chunks; "decrypt" reads those back 64 KiB + 16 at a time and writes the plaintext.
+* tamga seal: crypto.seal_stream(src, dst, [X25519Recipient]); tamga open: crypto.open_stream (the
+  payload is the same for a hybrid recipient; its header is measured on its own, below).
 * age CLI: `age -r RECIPIENT -o OUT IN` and `age -d -i KEYFILE -o OUT IN` (process start included,
   a few ms, negligible at these sizes).
 
@@ -29,7 +32,7 @@ the kernel's dirty-page writeback):
 
 * the input is written, fsync'ed and then read through once untimed, so every measurement reads it
   from RAM (fincore's resident figure is printed);
-* warm-up, untimed: each of ceiling, tamga and age seals and opens once (each warm-up open is
+* warm-up, untimed: each of the two ceilings, tamga and age seals and opens once (each warm-up open is
   compared byte for byte with the input). The sealed files of the warm-up are kept and are what the
   timed opens read: the ceiling's for "ceiling decrypt", tamga's for "tamga open" and also for
   "age CLI open" (a Tamga envelope is an age v1 file; same 64 KiB chunks), so a timed open never
@@ -43,7 +46,7 @@ the kernel's dirty-page writeback):
   "CPU MB/s" is size / that: the throughput the run would have alone on a core. Other processes
   on the machine (load average and CPU pressure are printed) stretch wall time but not CPU time,
   so each target is judged on both the wall and the CPU figures;
-* --rounds rounds, round-robin: each round runs ceiling, tamga and age (seal, then open), the order
+* --rounds rounds, round-robin: each round runs both ceilings, tamga and age (seal, then open), the order
   rotated every round, so a slow spell of the machine or disk is shared; the median is the headline
   and the targets are judged on it; the best run and every run's wall time are printed too.
 
@@ -51,6 +54,16 @@ Peak RSS: each of tamga seal and open runs once more per size in a fresh child p
 (`python -m bench.children.seal_rss`) that reads its own /proc/self/status VmHWM at the end (VmRSS
 after the imports, before any work, is printed as the baseline). The "4 GiB - 1 GiB" line compares
 the largest size with the smallest.
+
+Hybrid header cost (once per run): the median time of sealing and of opening a one-byte envelope
+to a hybrid (mlkem768x25519) recipient, and to an X25519 one, over --header-runs runs each; the
+difference is what the post-quantum stanza adds per envelope (target < 2 ms).
+
+Station import (once per run, --import-size of plaintext in 16 files): bench/review.py's bench,
+`tamga-review import` of a bundle from a real intake against the floor of copying each envelope with
+SHA-256 and fsync, on a default (post-quantum) station; its import runs with the worker thread or
+inline as review/pipeline.py picks by the load, so the load it prints matters. --import-size 0
+skips it. Every child process runs this tree's code (PYTHONPATH is set to the repository).
 
 Everything is created in a temporary directory (by default under the repository's parent, i.e.
 the same disk; --dir to choose) and removed at the end, also on error or Ctrl-C.
@@ -72,11 +85,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+os.environ["PYTHONPATH"] = str(REPO)  # every child (tamga-review, age aside) runs this tree's code
 
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa: E402
 from nacl import bindings  # noqa: E402
 
 import crypto  # noqa: E402
 from bench import proc  # noqa: E402 (after the path is set)
+from bench.review import bench as import_bench  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 
 CHUNK = 64 * 1024
@@ -85,6 +101,7 @@ MB = 10**6
 AGE = shutil.which("age") or "/usr/bin/age"
 
 TARGET_RATIO = 0.70
+TARGET_HEADER_MS = 2.0
 TARGET_RSS_MB = 64.0
 TARGET_RSS_GROWTH_MB = 4.0
 
@@ -147,8 +164,8 @@ def files_equal(a: Path, b: Path) -> bool:
 # --- the measured operations: (src, dst) -> None -------------------------------------------
 
 
-def make_ceiling() -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
-    key = os.urandom(32)
+def make_ceiling(key: bytes) -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
+    """The raw AEAD through PyNaCl (libsodium)."""
     encrypt = bindings.crypto_aead_chacha20poly1305_ietf_encrypt
     decrypt = bindings.crypto_aead_chacha20poly1305_ietf_decrypt
 
@@ -167,6 +184,56 @@ def make_ceiling() -> tuple[Callable[[Path, Path], None], Callable[[Path, Path],
                 counter += 1
 
     return seal, open_
+
+
+def make_pyca_ceiling(key: bytes) -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
+    """The raw AEAD through pyca `cryptography` (OpenSSL), as crypto/_primitives.py calls it."""
+    aead = ChaCha20Poly1305(key)
+
+    def seal(src: Path, dst: Path) -> None:
+        counter = 0
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            while chunk := fin.read(CHUNK):
+                fout.write(aead.encrypt(counter.to_bytes(12, "big"), chunk, None))
+                counter += 1
+
+    def open_(src: Path, dst: Path) -> None:
+        counter = 0
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            while chunk := fin.read(CHUNK + TAG):
+                fout.write(aead.decrypt(counter.to_bytes(12, "big"), chunk, None))
+                counter += 1
+
+    return seal, open_
+
+
+def header_cost(runs: int) -> None:
+    """Print what a hybrid stanza adds to sealing and opening one envelope, against X25519."""
+    hybrid, classic = crypto.HybridIdentity.generate(), crypto.X25519Identity.generate()
+    median: dict[str, float] = {}
+    sizes = {}
+    for name, identity in (("hybrid", hybrid), ("X25519", classic)):
+        seals, opens = [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            envelope = crypto.seal_bytes(b"x", [identity.recipient])
+            seals.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            crypto.open_bytes(envelope, [identity])
+            opens.append(time.perf_counter() - start)
+        median[f"{name} seal"] = statistics.median(seals) * 1000
+        median[f"{name} open"] = statistics.median(opens) * 1000
+        sizes[name] = len(envelope) - 1 - 16 - 16  # header only: minus plaintext, nonce, tag
+    print(f"\n=== hybrid header cost per envelope, median of {runs} one-byte envelopes ===")
+    print(f"machine load: {load()}")
+    for step in ("seal", "open"):
+        extra = median[f"hybrid {step}"] - median[f"X25519 {step}"]
+        print(
+            f"{step}: hybrid {median[f'hybrid {step}']:.3f} ms, X25519 {median[f'X25519 {step}']:.3f} ms, "
+            f"the hybrid stanza adds {extra:.3f} ms -> < {TARGET_HEADER_MS:.0f} ms: "
+            f"{met(extra < TARGET_HEADER_MS)}"
+        )
+    print(f"header bytes: hybrid {sizes['hybrid']}, X25519 {sizes['X25519']}")
 
 
 def make_tamga(
@@ -251,8 +318,10 @@ def bench_size(
     print(f"input: os.urandom, written + fsync in {took:.1f} s; resident in page cache: {resident(plain)}")
     print(f"machine load before the runs: {load()}")
 
+    aead_key = os.urandom(32)  # one key: the two bindings write the same chunks, each opens the other's
     pairs = {
-        "ceiling": make_ceiling(),
+        "ceiling": make_ceiling(aead_key),
+        "pyca": make_pyca_ceiling(aead_key),
         "tamga": make_tamga(identity),
         "age": make_age(str(identity.recipient), key_file),
     }
@@ -262,13 +331,14 @@ def bench_size(
     # The files every timed open reads, made by the warm-up: age opens tamga's envelope (it is an
     # age v1 file), so only two are kept and the warm-up also checks that age reads what we write.
     sealed = {"ceiling": work / "ceiling.sealed", "tamga": work / "tamga.sealed"}
+    sealed["pyca"] = sealed["ceiling"]
     sealed["age"] = sealed["tamga"]
 
     # Warm-up, untimed: each contestant seals and opens once.
     roundtrip_ok = True
     for name, (seal, _) in pairs.items():
-        seal(plain, sealed[name] if name != "age" else scratch)
-        if name == "age":
+        seal(plain, sealed[name] if name not in ("age", "pyca") else scratch)
+        if name in ("age", "pyca"):
             scratch.unlink()
     sync()
     for name, (_, open_) in pairs.items():
@@ -281,7 +351,8 @@ def bench_size(
     # Timed rounds, round-robin, the contestants' order rotated every round.
     names_ = list(pairs)
     for r in range(rounds):
-        for name in names_[r % 3 :] + names_[: r % 3]:
+        turn = r % len(names_)
+        for name in names_[turn:] + names_[:turn]:
             seal, open_ = pairs[name]
             for step, op, src in (("seal", seal, plain), ("open", open_, sealed[name])):
                 wall, cpu = timed(op, src, scratch, settle)
@@ -300,6 +371,8 @@ def bench_size(
     names = {
         "ceiling seal": "ceiling encrypt (raw PyNaCl)",
         "ceiling open": "ceiling decrypt (raw PyNaCl)",
+        "pyca seal": "ceiling encrypt (raw pyca)",
+        "pyca open": "ceiling decrypt (raw pyca)",
         "tamga seal": "tamga seal_stream",
         "tamga open": "tamga open_stream",
         "age seal": "age CLI seal",
@@ -320,6 +393,11 @@ def bench_size(
     open_w, open_c = pct("tamga open", "ceiling seal")
     open_dw, open_dc = pct("tamga open", "ceiling open")
     print(f"tamga seal = {seal_w:.1%} of the ceiling (encrypt) by wall, {seal_c:.1%} by CPU")
+    for step in ("seal", "open"):
+        wall, cpu = pct(f"tamga {step}", f"pyca {step}")
+        print(
+            f"tamga {step} = {wall:.1%} of the raw pyca {step} (what crypto/ calls) by wall, {cpu:.1%} by CPU"
+        )
     print(
         f"tamga open = {open_w:.1%} of the ceiling (encrypt) by wall, {open_c:.1%} by CPU; "
         f"of the decrypt ceiling: {open_dw:.1%} by wall, {open_dc:.1%} by CPU"
@@ -365,7 +443,10 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=None, help="parent of the temp dir (same disk)")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each measurement")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds to wait after sync, per run")
-    parser.add_argument("--quick", action="store_true", help="smoke run: --sizes 64M")
+    parser.add_argument("--quick", action="store_true", help="smoke run: --sizes 64M, small import")
+    parser.add_argument("--header-runs", type=int, default=200, help="envelopes per header measurement")
+    parser.add_argument("--import-size", default="1G", help="plaintext of the import benchmark; 0 skips it")
+    parser.add_argument("--import-rounds", type=int, default=3, help="rounds of the import benchmark")
     args = parser.parse_args()
     sizes = [parse_size(s) for s in ("64M" if args.quick else args.sizes).split(",") if s.strip()]
     parent = args.dir if args.dir is not None else REPO.parent
@@ -380,7 +461,8 @@ def main() -> int:
     cpu = proc.cpu_model() or "?"
     print("Tamga seal/open benchmark")
     print(
-        f"python {sys.version.split()[0]}, PyNaCl {__import__('nacl').__version__}, age {age_version}, "
+        f"python {sys.version.split()[0]}, PyNaCl {__import__('nacl').__version__}, "
+        f"cryptography {__import__('cryptography').__version__}, age {age_version}, "
         f"CPU {cpu} x{os.cpu_count()}"
     )
     labels = ", ".join(size_label(s) for s in sizes)
@@ -394,7 +476,14 @@ def main() -> int:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(identity.to_text() + "\n")
+        header_cost(args.header_runs)
         peaks = {size: bench_size(size, args.rounds, args.settle, work, identity, key_file) for size in sizes}
+        import_size = 64 << 20 if args.quick else parse_size(args.import_size)
+        if import_size:
+            print(f"\n=== station import, {size_label(import_size)} in 16 files (bench/review.py) ===")
+            print(f"machine load: {load()}")
+            (work / "import").mkdir()
+            import_bench(work / "import", import_size, 16, 1 if args.quick else args.import_rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

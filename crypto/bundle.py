@@ -33,9 +33,10 @@ def tar_size(manifest_size: int, member_sizes: Iterable[int]) -> int:
     return sum(_tar.BLOCK + size + (-size % _tar.BLOCK) for size in sizes) + 2 * _tar.BLOCK
 
 
-def sealed_manifest_size(document_size: int, recipients: int) -> int:
-    """An upper bound on the sealed manifest's size, for splitting."""
-    return document_size + 16 * (document_size // 65536 + 1) + 200 + 150 * recipients
+def sealed_manifest_size(document_size: int, recipients: int, post_quantum: bool = False) -> int:
+    """An upper bound on the sealed manifest's size, for splitting (a hybrid stanza is ~1.6 KB)."""
+    stanza = 1700 if post_quantum else 150
+    return document_size + 16 * (document_size // 65536 + 1) + 200 + stanza * recipients
 
 
 def encode_manifest(

@@ -59,15 +59,23 @@ def cli(ctx: click.Context, station: Path | None, passphrase_file: Path | None, 
 
 @cli.command()
 @click.option("--server-key", metavar="TAMGAPUB1...", help="Pin the intake server's signing key now.")
+@click.option(
+    "--classic",
+    is_flag=True,
+    help="An X25519-only (age1...) station key, for age < 1.3; the default is post-quantum (age1pq1...).",
+)
 @pass_context
 @clean_errors
-def init(ctx: Context, server_key: str | None) -> None:
+def init(ctx: Context, server_key: str | None, classic: bool) -> None:
     """Create the station: keys (passphrase-protected), vault and catalogue. Never overwrites.
+
+    The station's key is hybrid post-quantum (ML-KEM-768 + X25519) unless --classic is given.
 
     Example: tamga-review --station /media/station init --server-key tamgapub1...
     """
     pinned = VerifyKey.parse(server_key) if server_key else None
-    keys = provision.create_station(ctx.station, ctx.passphrase(confirm=True)(), ctx.actor, pinned)
+    passphrase = ctx.passphrase(confirm=True)()
+    keys = provision.create_station(ctx.station, passphrase, ctx.actor, pinned, post_quantum=not classic)
     click.echo(f"Created station {ctx.station.root}")
     click.echo(f"Recipient (install on the intake server): {keys.recipient}")
     click.echo(f"Signing key fingerprint: {keys.verify_key.fingerprint}")
@@ -79,7 +87,7 @@ def init(ctx: Context, server_key: str | None) -> None:
 @pass_context
 @clean_errors
 def pubkey(ctx: Context, signing: bool, ssh: bool) -> None:
-    """Print the station's age1... recipient (or signing key) and its fingerprint.
+    """Print the station's age1pq1... (or classic age1...) recipient, or signing key, and its fingerprint.
 
     Example: tamga-review --station /media/station pubkey
     """

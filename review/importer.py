@@ -6,6 +6,7 @@ not open, a payload that fails) quarantine that item as `undecryptable`, and the
 Importing the same bundle again changes nothing.
 """
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,13 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, open_bytes, open_chunks
-from crypto.bundle import BundleReader, Manifest
+from crypto.bundle import BundleReader, Manifest, MemberStream
+from crypto.errors import BundleError
 from crypto.manifests.export import CONTEXT, ExportManifest
 from crypto.manifests.export import ExportEntry as Entry
 from crypto.signing import VerifyKey
-from review import catalogue, custody, items, media
+from review import catalogue, custody, items, media, pipeline
 from review.errors import ImportRefused
 from review.models import ImportedBundle, TrustedServer, VaultEnvelope
+from review.pipeline import Runner
 from review.station import Keys, Station
 from review.vault import Staging, Vault, private_copy
 
@@ -60,18 +63,53 @@ def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     return (name if isinstance(name, str) else None), (kind if isinstance(kind, str) else None)
 
 
-def _open_content(path: Path, keys: Keys, kind: str) -> media.Content:
-    """Hash and measure the content as it is decrypted; a file's media is probed. CryptoError if it fails."""
+Opened = media.Content | str  # what opening an envelope gave: its content, or why it failed
+
+
+def _open_content(path: Path, keys: Keys, kind: str) -> Opened:
+    """Open an envelope already in the vault (a fallback: imports open while staging)."""
     with open(path, "rb") as src:
         chunks = open_chunks(src, [keys.identity])
-        if kind != "file":
-            return media.examine(chunks, None)
-        with private_copy() as copy:
-            return media.examine(chunks, copy)
+        try:
+            if kind != "file":
+                return media.examine(chunks, None)
+            with private_copy() as copy:
+                return media.examine(chunks, copy)
+        except CryptoError as error:
+            return type(error).__name__
+
+
+def _receive(
+    staging: Staging, digest: str, stream: MemberStream, keys: Keys, kind: str, worker: Runner
+) -> Opened:
+    """Stage an envelope and open it in the same read: hash the ciphertext, decrypt, hash the plaintext.
+
+    The ciphertext's hash is checked before a file is probed: a member that does not match its
+    manifest refuses the whole bundle (BundleError), it is never quarantined.
+    """
+    with contextlib.ExitStack() as stack:
+        copy = stack.enter_context(private_copy()) if kind == "file" else None
+        failure = ""
+        with staging.receive(digest, stream, worker) as reader:
+            try:
+                measured = media.measure(open_chunks(reader, [keys.identity]), copy, worker)
+            except BundleError:
+                raise
+            except CryptoError as error:
+                failure = type(error).__name__
+        stream.finish()
+        return failure or media.conclude(measured, copy)
 
 
 def _catalogue(
-    db: Session, keys: Keys, staging: Staging, entries: list[Entry], bundle: str, actor: str, report: Report
+    db: Session,
+    keys: Keys,
+    staging: Staging,
+    entries: list[Entry],
+    opened: dict[str, Opened],
+    bundle: str,
+    actor: str,
+    report: Report,
 ) -> None:
     metadata = {(e.submission, e.item): e for e in entries if e.kind == "file-metadata"}
     for entry in entries:
@@ -97,10 +135,9 @@ def _catalogue(
             original_name=name,
             declared_type=declared_type,
         )
-        try:
-            content = _open_content(staging.location(entry.sha256), keys, kind)
-        except CryptoError as error:
-            quarantined = catalogue.quarantine(db, keys.signing, actor, arrival, type(error).__name__)
+        content = opened.get(entry.sha256) or _open_content(staging.location(entry.sha256), keys, kind)
+        if isinstance(content, str):
+            quarantined = catalogue.quarantine(db, keys.signing, actor, arrival, content)
             report.quarantined.append(quarantined.id)
         else:
             report.items.append(catalogue.add_item(db, keys.signing, actor, arrival, content).id)
@@ -128,16 +165,26 @@ def import_bundle(
         sizes = export.member_sizes()
         total = sum(sizes.values())
         staging = None if known else vault.staging()
+        # Only what will be catalogued is opened as it is staged; metadata is small, read after.
+        to_open = {
+            e.sha256: "file" if e.kind == "file-content" else "message"
+            for e in entries
+            if e.kind != "file-metadata" and not items.is_catalogued(db, e.sha256)
+        }
+        opened: dict[str, Opened] = {}
         try:
             done = 0
-            for digest, stream in reader.envelopes(sizes):
-                if staging is None or vault.has(digest):
-                    stream.finish()
-                else:
-                    staging.write(digest, stream)
-                done += sizes[digest]
-                if progress:
-                    progress(done, total)
+            with pipeline.runner() as worker:
+                for digest, stream in reader.envelopes(sizes):
+                    if staging is None or vault.has(digest):
+                        stream.finish()
+                    elif digest in to_open:
+                        opened[digest] = _receive(staging, digest, stream, keys, to_open[digest], worker)
+                    else:
+                        staging.write(digest, stream)
+                    done += sizes[digest]
+                    if progress:
+                        progress(done, total)
         except CryptoError as error:
             if staging is not None:
                 staging.discard()
@@ -163,7 +210,7 @@ def import_bundle(
                 "envelopes": len(entries),
             },
         )
-        _catalogue(db, keys, staging, entries, manifest.digest, actor, report)
+        _catalogue(db, keys, staging, entries, opened, manifest.digest, actor, report)
         for entry in entries:
             if db.get(VaultEnvelope, entry.sha256) is None:
                 db.add(

@@ -20,13 +20,17 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:  # only a type: the worker process imports nothing beyond the standard library
+    from review.pipeline import Runner
 
 from review.errors import PreviewUnavailable, ReviewError
 
 TIMEOUT_SECONDS = 30
 RENDERED_LIMIT = 12 * 1024 * 1024  # the worker refuses to print more (probe_worker.RENDERED_BYTES)
 RENDERED_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+_BATCH = 16  # chunks of 64 KiB handed to the worker at once
 IDENTIFYING = ("gps", "device_serial", "owner_name")
 
 
@@ -106,28 +110,66 @@ class Content:
     facts: Facts | None  # None for a message: messages are never probed
 
 
-def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Content:
-    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied and probed.
+@dataclass(frozen=True)
+class Measured:
+    """Plaintext read through: its SHA-256, size and sniffed type, and whether it was copied to probe."""
 
-    copy: a private temporary file and its path (vault.private_copy()) for a file, None for a
-    message. Warning: it receives plaintext.
+    sha256: str
+    size: int
+    media_type: str
+    copied: bool
+
+
+def measure(
+    chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None, worker: "Runner | None" = None
+) -> Measured:
+    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied to `copy`.
+
+    With a worker, hashing and copying run on its thread while the caller decrypts the next chunk.
+    Warning: `copy` receives plaintext.
     """
     digest, size, media_type, copying = hashlib.sha256(), 0, "application/octet-stream", False
     target = copy[0] if copy is not None else None
+    batch: list[bytes] = []
     for chunk in chunks:
         if size == 0:
             media_type = sniff(chunk[:4096])
             copying = target is not None and family(media_type) is not None
-        digest.update(chunk)
         size += len(chunk)
-        if copying and target is not None:
+        batch.append(chunk)
+        if len(batch) == _BATCH:
+            _consume(digest, target if copying else None, batch, worker)
+            batch = []
+    _consume(digest, target if copying else None, batch, worker)
+    if worker is not None:
+        worker.wait()
+    return Measured(digest.hexdigest(), size, media_type, copying)
+
+
+def _consume(digest: Any, target: BinaryIO | None, batch: list[bytes], worker: "Runner | None") -> None:
+    """Hash (and copy) a batch of chunks, on the worker if there is one: one hand-over per MiB."""
+    if worker is not None:
+        worker.submit(_consume, digest, target, batch, None)
+        return
+    for chunk in batch:
+        digest.update(chunk)
+        if target is not None:
             target.write(chunk)
+
+
+def conclude(measured: Measured, copy: tuple[BinaryIO, Path] | None) -> Content:
+    """The item's content facts; a copied file is probed. Call only once its envelope verified."""
     if copy is None:
-        return Content(digest.hexdigest(), size, None)
+        return Content(measured.sha256, measured.size, None)
     copy[0].close()
-    facts = probe(copy[1]) if copying else Facts("ok")
-    facts.values.setdefault("media_type", media_type)
-    return Content(digest.hexdigest(), size, facts)
+    facts = probe(copy[1]) if measured.copied else Facts("ok")
+    facts.values.setdefault("media_type", measured.media_type)
+    return Content(measured.sha256, measured.size, facts)
+
+
+def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Content:
+    """measure() then conclude(): for an envelope whose ciphertext was verified before."""
+    return conclude(measure(chunks, copy), copy)
 
 
 def _run_worker(arguments: list[str], directory: Path, timeout: float) -> tuple[bytes, str | None]:

@@ -25,10 +25,17 @@ class PublicKeys:
 
 
 def create_station(
-    station: Station, passphrase: str, actor: str, server: VerifyKey | None = None
+    station: Station,
+    passphrase: str,
+    actor: str,
+    server: VerifyKey | None = None,
+    post_quantum: bool = True,
 ) -> PublicKeys:
-    """Create the station directory (refusing an existing one), record it, and pin `server` if given."""
-    keys = station.create(passphrase)
+    """Create the station directory (refusing an existing one), record it, and pin `server` if given.
+
+    Its recipient is hybrid post-quantum unless `post_quantum` is off (docs/threat-model.md).
+    """
+    keys = station.create(passphrase, post_quantum)
     with station.sessions()() as db:
         custody.record(
             db,

@@ -17,7 +17,15 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from crypto import AnyIdentity, CryptoError, X25519Identity, X25519Recipient, open_bytes, seal_bytes
+from crypto import (
+    AnyIdentity,
+    AnyRecipient,
+    CryptoError,
+    generate_identity,
+    open_bytes,
+    parse_recipient,
+    seal_bytes,
+)
 from crypto.files import write_private
 from crypto.keyfile import (
     check_new_passphrase,
@@ -69,15 +77,17 @@ class Station:
             raise StationError(f"cannot read {self.root / PUBLIC_FILE}: {error}") from None
 
     @property
-    def recipient(self) -> X25519Recipient:
-        return X25519Recipient.parse(self._public()["recipient"])
+    def recipient(self) -> AnyRecipient:
+        """The station's age1pq1... (hybrid, the default) or age1... (classic) recipient."""
+        return parse_recipient(self._public()["recipient"])
 
     @property
     def verify_key(self) -> VerifyKey:
         return VerifyKey.parse(self._public()["verify_key"])
 
-    def create(self, passphrase: str) -> Keys:
-        """Make a new station; refuses an existing directory."""
+    def create(self, passphrase: str, post_quantum: bool = True) -> Keys:
+        """Make a new station, hybrid post-quantum unless `post_quantum` is off; refuses an existing
+        directory."""
         check_new_passphrase(passphrase)
         try:
             self.root.mkdir(mode=0o700, parents=False)
@@ -85,7 +95,7 @@ class Station:
             raise StationError(f"{self.root} already exists: refusing to overwrite a station") from None
         except OSError as error:
             raise StationError(f"cannot create {self.root}: {error.strerror}") from None
-        keys = Keys(X25519Identity.generate(), SigningKey.generate())
+        keys = Keys(generate_identity(post_quantum), SigningKey.generate())
         write_secret_file(str(self.root / IDENTITY_FILE), identity_file_text(keys.identity), passphrase)
         signing_text = f"# Tamga station signing key\n{keys.signing.to_text()}\n"
         write_private(self.root / SIGNING_FILE, seal_bytes(signing_text.encode(), [keys.identity.recipient]))

@@ -6,6 +6,7 @@ moved in. Staging left behind by a killed import is removed before the next one.
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -13,13 +14,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, Protocol, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 from crypto import Recipient, seal_stream
 from crypto.files import create_private, fsync_directory
+from review.pipeline import Runner
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 STAGING = ".staging"
+_BLOCK = 1 << 20  # copy and read-ahead size
 
 
 class Readable(Protocol):
@@ -91,9 +94,9 @@ class Staging:
     def path(self, digest: str) -> Path:
         return self.directory / f"{digest}.age"
 
-    def write(self, digest: str, src: Readable, size_hint: int = 1 << 20) -> None:
+    def write(self, digest: str, src: Readable) -> None:
         with create_private(self.path(digest)) as out:
-            while block := src.read(1 << 20):
+            while block := src.read(_BLOCK):
                 out.write(block)
             out.flush()
             os.fsync(out.fileno())
@@ -111,6 +114,24 @@ class Staging:
         os.replace(part, self.path(digest))
         self.staged.append(digest)
         return digest, envelope.size
+
+    @contextlib.contextmanager
+    def receive(self, digest: str, src: Readable, worker: Runner) -> Iterator[BinaryIO]:
+        """Stage src while the block reads it: the reader it yields hands every block it reads to
+        `worker` to be written; what the block leaves unread is copied on leaving, then fsynced.
+
+        One read of the envelope serves both its copy into the vault and its opening.
+        """
+        with create_private(self.path(digest)) as out:
+            raw = _Tee(src, out, worker)
+            try:
+                yield io.BufferedReader(raw, _BLOCK)
+                raw.drain()
+            finally:
+                worker.wait()  # no write may outlive the file
+            out.flush()
+            os.fsync(out.fileno())
+        self.staged.append(digest)
 
     def location(self, digest: str) -> Path:
         """Where an envelope can be read now: staged, or already in the vault."""
@@ -133,6 +154,27 @@ class Staging:
         shutil.rmtree(self.directory, ignore_errors=True)
         with contextlib.suppress(OSError):
             (self.vault.root / STAGING).rmdir()
+
+
+class _Tee(io.RawIOBase):
+    """A raw stream over src that hands each block it reads to the worker, to be written to out."""
+
+    def __init__(self, src: Readable, out: BinaryIO, worker: Runner) -> None:
+        self._src, self._out, self._worker = src, out, worker
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        block = self._src.read(len(buffer))
+        if block:
+            buffer[: len(block)] = block
+            self._worker.submit(self._out.write, block)
+        return len(block)
+
+    def drain(self) -> None:
+        while block := self._src.read(_BLOCK):
+            self._worker.submit(self._out.write, block)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from crypto import X25519Recipient
+from crypto import parse_recipient
 from crypto.signing import VerifyKey
 from submission.cli_support import clean_errors
 from submission.datadir import check_onion_address, create_data_dir
@@ -45,7 +45,7 @@ def _database(data_dir: Path) -> Iterator[Session]:
 def cli() -> None:
     """Operate the Tamga intake server (sources upload here; everything is sealed on arrival).
 
-    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1...
+    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1pq1...
     """
 
 
@@ -56,8 +56,8 @@ def cli() -> None:
     "recipients",
     multiple=True,
     required=True,
-    metavar="AGE1...",
-    help="A review station's age1... key (repeat for several).",
+    metavar="AGE1PQ1...",
+    help="A review station's age1pq1... (or classic age1...) key; repeat for several, all of one kind.",
 )
 @click.option(
     "--onion-address",
@@ -92,9 +92,9 @@ def init(
 ) -> None:
     """Create a new data directory (mode 0700) with keys and database.
 
-    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1... --onion-address x.onion
+    Example: tamga-intake init --data-dir /var/lib/tamga --recipient age1pq1... --onion-address x.onion
     """
-    parsed = [X25519Recipient.parse(text) for text in recipients]
+    parsed = [parse_recipient(text) for text in recipients]
     addresses = list(onions)
     if onion_hostname_file is not None:
         addresses.append(check_onion_address(onion_hostname_file.read_text()))

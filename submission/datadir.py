@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from crypto import X25519Recipient
+from crypto import AnyRecipient
 from crypto.codename import SALT_SIZE
 from crypto.files import write_private
 from crypto.signing import SigningKey
@@ -17,6 +17,7 @@ from submission.settings import (
     SIGNING_KEY_FILE,
     STORE_DIR,
     SettingsError,
+    check_recipient_kinds,
 )
 
 _ONION = re.compile(r"[a-z2-7]{56}\.onion")
@@ -31,7 +32,7 @@ def check_onion_address(address: str) -> str:
 
 def create_data_dir(
     data_dir: str | os.PathLike[str],
-    recipients: Sequence[X25519Recipient],
+    recipients: Sequence[AnyRecipient],
     onion_addresses: Sequence[str] = (),
     database_url: str | None = None,
     demo: bool = False,
@@ -39,6 +40,7 @@ def create_data_dir(
     """Create and fill a new data directory; return the server's new signing key."""
     if not recipients:
         raise SettingsError("at least one --recipient is required")
+    check_recipient_kinds(recipients)
     onions = [check_onion_address(a) for a in onion_addresses]
     root = Path(data_dir)
     try:

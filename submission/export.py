@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crypto import is_post_quantum
 from crypto.bundle import sealed_manifest_size, tar_size, write_bundle
 from crypto.files import atomic_new_file
 from crypto.manifests.export import CONTEXT as CONTEXT  # re-exported: tests sign bundles under it
@@ -82,7 +83,10 @@ _MANIFEST_BASE = 2048  # the document's fixed fields and the signature, generous
 
 
 def _bundle_size(settings: Settings, manifest_entries: int, sizes: list[int]) -> int:
-    return tar_size(sealed_manifest_size(manifest_entries, len(settings.recipients)), sizes)
+    # The receivers field lists every recipient: ~2,000 characters each for a hybrid one.
+    document = manifest_entries + sum(len(str(r)) + 3 for r in settings.recipients)
+    post_quantum = any(is_post_quantum(r) for r in settings.recipients)
+    return tar_size(sealed_manifest_size(document, len(settings.recipients), post_quantum), sizes)
 
 
 def _units(entries: list[Entry]) -> list[list[Entry]]:

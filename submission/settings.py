@@ -3,10 +3,11 @@
 import json
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crypto import X25519Recipient
+from crypto import AnyRecipient, RecipientMixError, check_recipients, parse_recipient
 from crypto.keyfile import key_lines
 from crypto.signing import SigningKey
 from submission.errors import OperatorError
@@ -55,7 +56,7 @@ class Settings:
     """Everything the app needs; secrets are kept out of repr."""
 
     data_dir: Path
-    recipients: tuple[X25519Recipient, ...]
+    recipients: tuple[AnyRecipient, ...]  # all hybrid (age1pq1...) or all classic (age1...)
     secret_key: bytes = field(repr=False)
     codename_salt: bytes = field(repr=False)
     database_url: str
@@ -72,6 +73,7 @@ class Settings:
         """Refuse to run insecurely: no recipient, a readable data dir, a demo key outside demo."""
         if not self.recipients:
             raise SettingsError("no recipient: the intake needs at least one reviewer key to seal to")
+        check_recipient_kinds(self.recipients)
         if len(self.secret_key) < 32:
             raise SettingsError("the secret key is missing or too short")
         mode = self.data_dir.stat().st_mode
@@ -79,6 +81,17 @@ class Settings:
             raise SettingsError(f"{self.data_dir} is readable by others: chmod 700 it")
         if not self.demo and any(str(r) in self.demo_recipients for r in self.recipients):
             raise SettingsError("a demo review key is configured outside demo mode: replace it")
+
+
+def check_recipient_kinds(recipients: Sequence[AnyRecipient]) -> None:
+    """Refuse post-quantum and classic station keys together: no envelope may be sealed to both."""
+    try:
+        check_recipients(recipients)
+    except RecipientMixError:
+        raise SettingsError(
+            "the recipients mix post-quantum (age1pq1...) and classic (age1...) keys: "
+            "give every station the same kind"
+        ) from None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -95,7 +108,7 @@ def load_settings(data_dir: str | os.PathLike[str], database_url: str | None = N
         raise SettingsError(f"{root} is not a Tamga data directory: run tamga-intake init first")
     try:
         config = json.loads(_read_bytes(root / CONFIG_FILE))
-        recipients = tuple(X25519Recipient.parse(text) for text in config["recipients"])
+        recipients = tuple(parse_recipient(text) for text in config["recipients"])
         limits = Limits(**config.get("limits", {}))
     except (ValueError, KeyError, TypeError) as error:
         raise SettingsError(f"{root / CONFIG_FILE} is malformed: {error}") from None

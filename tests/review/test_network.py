@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from crypto import X25519Recipient
+from crypto import parse_recipient
 from tests.support.intake import Intake, make_intake
 from tests.support.station import PASSPHRASE
 
@@ -133,7 +133,7 @@ def test_every_command_runs_with_sockets_failing(tmp_path: Path) -> None:
     assert recipient.startswith("age1")
     assert review("pubkey", "--signing").split()[-1].startswith("tamgapub1")
 
-    intake: Intake = make_intake(tmp_path / "intake", [X25519Recipient.parse(recipient)])
+    intake: Intake = make_intake(tmp_path / "intake", [parse_recipient(recipient)])
     intake.submit("Ballot box left unsealed at PS 9.", [(b"photo bytes " * 100, "box.jpg", "image/jpeg")])
     bundle = intake.export_ok(tmp_path / "b.tar")[0][0]
     intake.close()

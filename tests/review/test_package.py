@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from crypto import _tar, sshsig
+from crypto import _tar, parse_recipient, sshsig
 from crypto.signing import VerifyKey, verify_document
-from crypto.x25519 import X25519Recipient
 from review.cli import cli as review_cli
 from tests.review.test_network import REPO, blocked_env
 from tests.support import media_samples as samples
@@ -293,7 +292,7 @@ def test_package_and_verify_package_run_as_commands_with_sockets_failing(tmp_pat
 
     assert review("--station", station, "init").returncode == 0
     recipient = review("--station", station, "pubkey").stdout.splitlines()[-1]
-    made = make_intake(tmp_path / "intake", [X25519Recipient.parse(recipient)])
+    made = make_intake(tmp_path / "intake", [parse_recipient(recipient)])
     made.submit("", FILES[:1])
     bundle = made.export_ok(tmp_path / "b.tar")[0][0]
     made.close()

@@ -27,7 +27,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from crypto.x25519 import X25519Recipient
+from crypto import AnyRecipient, parse_recipient
 from review.cli import cli as review_cli
 from review.station import IDENTITY_FILE, PUBLIC_FILE, SIGNING_FILE, Keys
 from review.station import Station as ReviewStation
@@ -129,8 +129,8 @@ class Station:
 
     # keys
     @property
-    def recipient(self) -> X25519Recipient:
-        return X25519Recipient.parse(json.loads((self.root / PUBLIC_FILE).read_text())["recipient"])
+    def recipient(self) -> AnyRecipient:
+        return parse_recipient(json.loads((self.root / PUBLIC_FILE).read_text())["recipient"])
 
     def signing_key(self) -> str:
         """The last token of `tamga-review pubkey --signing`: what the intake pins."""
