@@ -25,8 +25,9 @@ from review.errors import PreviewUnavailable, RangeNotSatisfiable
 from review.models import Item
 from review.station import Keys
 from review.station import Station as ReviewStation
-from tests.catalogue import samples
-from tests.review.conftest import Station, make_intake, pin
+from tests.support import media_samples as samples
+from tests.support.intake import make_intake, pin
+from tests.support.station import Station
 from tests.support.worker import this_trees_worker
 
 needs_ffmpeg = pytest.mark.skipif(not samples.have_ffmpeg(), reason="ffmpeg is not installed")

@@ -19,10 +19,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.catalogue.conftest import Intake
 from tests.review.web.conftest import Evidence, Station
 from tests.review.web.test_serve import serving
 from tests.support import browser as support
+from tests.support.intake import Intake
 
 pytestmark = pytest.mark.browser
 

@@ -106,17 +106,16 @@ def test_a_report_with_the_clis_defaults(reviewer: Browser, evidence: Evidence, 
 
 
 def test_import_from_a_path_and_an_upload(reviewer: Browser, evidence: Evidence, tmp_path: Path) -> None:
-    from tests.catalogue import samples
-    from tests.catalogue.conftest import Intake, Upload
+    from tests.support import media_samples as samples
+    from tests.support.intake import make_intake, pin
 
-    intake = Intake(tmp_path / "intake", evidence.station)
+    intake = make_intake(tmp_path / "intake", [evidence.station.recipient])
+    pin(evidence.station, intake)
     try:
-        intake.submit(
-            "a second message about PS 7", [Upload("x", samples.plain_jpeg(seed=9), "a.jpg", "image/jpeg")]
-        )
-        first = intake.export(tmp_path / "one.tar")
+        intake.submit("a second message about PS 7", [(samples.plain_jpeg(seed=9), "a.jpg", "image/jpeg")])
+        ((first, _),) = intake.export_ok(tmp_path / "one.tar")
         intake.submit("and a third, about PS 8")
-        second = intake.export(tmp_path / "two.tar")
+        ((second, _),) = intake.export_ok(tmp_path / "two.tar")
     finally:
         intake.close()
     before = len(evidence.station.items())

@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from tests.catalogue import samples
 from tests.review.web.conftest import Browser, Evidence
+from tests.support import media_samples as samples
 
 
 def media_headers_are_neutral(response: object, item_id: int) -> None:
