@@ -18,8 +18,9 @@ from flask.testing import FlaskClient
 
 from review.station import Station as ReviewStation
 from review.web import Settings, create_app
-from tests.catalogue import samples
-from tests.catalogue.conftest import Station, Upload, ids_by_label, import_submissions
+from tests.support import media_samples as samples
+from tests.support.catalogue import Upload, ids_by_label, import_submissions
+from tests.support.station import Station
 from tests.support.worker import this_trees_worker
 
 PORT = 8765
