@@ -1,37 +1,27 @@
-"""The catalogues of the intake's pages, and reading a rendered page for the i18n tests: its visible
-text, language, charset and selector, and what is left of the English catalogue in it."""
+"""The intake's catalogues (described by catalogue_checks.INTAKE), and reading a rendered page for
+the i18n tests: its visible text, language, charset and selector, and what is left of the English
+catalogue in it."""
 
 import re
 from functools import cache
 from html.parser import HTMLParser
-from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
 from babel.support import Translations
 
-ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = ROOT / "submission" / "translations"
-LANGUAGES = ("kk", "ru", "en")
-TRANSLATED = ("kk", "ru")  # the languages whose pages must carry no English sentence
+from tests.support.catalogue_checks import INTAKE
 
-
-def po_path(lang: str) -> Path:
-    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-
-
-def mo_path(lang: str) -> Path:
-    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo"
+LANGUAGES = INTAKE.languages
+TRANSLATED = INTAKE.translated  # the languages whose pages must carry no English sentence
 
 
 def load_po(lang: str) -> Catalog:
-    with open(po_path(lang), "rb") as f:
-        return read_po(f, locale=lang)
+    return INTAKE.load_po(lang)
 
 
 def translations(lang: str) -> Translations:
     """The compiled catalogue, as the app loads it."""
-    return Translations.load(str(TRANSLATIONS), [lang])
+    return INTAKE.translations(lang)
 
 
 # Names that stay as they are in every language (and the language names of the selector).
