@@ -194,3 +194,10 @@ def check_unverified_prefix(prefix: bytes, total_size: int, recipients: Sequence
     if not fits_stream_framing(total_size - header.size):
         raise HeaderError("the size does not fit the payload's framing")
     return header.size
+
+
+def max_sealed_size(plaintext_size: int) -> int:
+    """The largest envelope that holds `plaintext_size` bytes: the largest header, the nonce and
+    a tag per chunk. A bound for a server that takes envelopes sealed elsewhere."""
+    chunks = max(1, -(-plaintext_size // _stream.CHUNK_SIZE))
+    return _header.MAX_HEADER_SIZE + _stream.NONCE_SIZE + plaintext_size + chunks * TAG_SIZE

@@ -1,0 +1,38 @@
+// A reader that hands out a stream in pieces of exactly `size` bytes (the last one shorter).
+// tus-js-client keeps the piece in flight so a failed PATCH can be sent again; fed typage's
+// 64 KiB chunks one by one it would grow that piece by copying it at every chunk.
+export function piecesOf(stream, size) {
+  const reader = stream.getReader()
+  let spare = null // bytes read past the end of the previous piece
+  let done = false
+  return {
+    async read() {
+      if (done && spare === null) return { done: true, value: undefined }
+      const piece = new Uint8Array(size)
+      let filled = 0
+      while (filled < size) {
+        let chunk = spare
+        spare = null
+        if (chunk === null) {
+          const next = await reader.read()
+          if (next.done) {
+            done = true
+            break
+          }
+          chunk = next.value
+        }
+        const take = Math.min(chunk.length, size - filled)
+        piece.set(chunk.subarray(0, take), filled)
+        filled += take
+        if (take < chunk.length) spare = chunk.subarray(take)
+      }
+      if (filled === 0) return { done: true, value: undefined }
+      return { done: false, value: filled === size ? piece : piece.slice(0, filled) }
+    },
+    cancel() {
+      spare = null
+      done = true
+      return reader.cancel()
+    },
+  }
+}
