@@ -153,9 +153,9 @@ class Uploads:
             if sock is not None:
                 sock.settimeout(limits.idle_upload_seconds)
             try:
-                while True:
+                while envelope.size < upload.length:  # never a read past it: a maximum, werkzeug says 413
                     try:
-                        block = stream.read(READ_SIZE)
+                        block = stream.read(min(READ_SIZE, upload.length - envelope.size))
                     except RequestEntityTooLarge:
                         raise TooLarge() from None
                     except (ClientDisconnected, OSError):
