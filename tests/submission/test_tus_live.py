@@ -141,3 +141,25 @@ def test_a_worker_killed_mid_piece_costs_a_retry_not_the_upload(intake: LiveInta
     assert tus.commit(ids).status == 303
     names = intake.query("SELECT storage_name FROM envelopes WHERE kind = 'file-content'")
     assert plaintext in [intake.open_envelope(str(name)) for (name,) in names]
+
+
+def test_the_server_log_names_no_upload_and_no_time_finer_than_a_day(intake: LiveIntake) -> None:
+    """After every test above (cut connections and a killed worker among them)."""
+    _, tus = source(intake)
+    location = tus.create_ok("message", 0, 1000)
+    assert tus.patch(location, 0, b"not an envelope\n").status == 400
+    log = intake.log()
+    assert "/uploads" not in log and upload_id(location) not in log
+    assert "PATCH" not in log and "HeaderError" not in log
+    columns = {row[1] for row in intake.query("PRAGMA table_info(uploads)")}
+    assert columns == {
+        "id",
+        "owner",
+        "item",
+        "kind",
+        "length",
+        "offset",
+        "header_checked",
+        "storage_name",
+        "expires_day",
+    }
