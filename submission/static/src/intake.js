@@ -171,7 +171,7 @@ function enhance() {
     running.cancel()
     running = null
   })
-  panel.querySelector(".upload-reload-note").hidden = false
+  form.querySelector(".upload-reload-note").hidden = false
 }
 
 enhance()

@@ -13,6 +13,7 @@ export class Progress {
     this.texts = panel.dataset
     const lang = document.documentElement.lang || "en"
     this.megabytes = new Intl.NumberFormat(lang, { style: "unit", unit: "megabyte", maximumFractionDigits: 1 })
+    this.kilobytes = new Intl.NumberFormat(lang, { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 })
     this.rateFormat = new Intl.NumberFormat(lang, { style: "unit", unit: "megabyte-per-second", maximumFractionDigits: 2 })
     this.minutes = new Intl.NumberFormat(lang, { style: "unit", unit: "minute", unitDisplay: "long", maximumFractionDigits: 0 })
     this.seconds = new Intl.NumberFormat(lang, { style: "unit", unit: "second", unitDisplay: "long", maximumFractionDigits: 0 })
@@ -70,7 +71,7 @@ export class Progress {
   }
 
   bytes(count) {
-    return this.megabytes.format(count / 1e6)
+    return count < 1e5 ? this.kilobytes.format(Math.ceil(count / 1e3)) : this.megabytes.format(count / 1e6)
   }
 
   timeLeft(seconds) {
