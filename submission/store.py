@@ -44,12 +44,11 @@ class PendingEnvelope:
 
     @classmethod
     def resume(
-        cls, directory: Path, part_directory: Path, name: str, offset: int, reserve: DiskReserve | None
+        cls, directory: Path, part_directory: Path, name: str, reserve: DiskReserve | None
     ) -> "PendingEnvelope | None":
-        """A resumable upload's part, locked and cut back to its last durable `offset`.
+        """A resumable upload's part, locked; None when another request holds it, or it is gone.
 
-        None when another request holds it, or it is gone. Bytes past `offset` were never
-        acknowledged (a killed writer's), so they are dropped, with any room claimed past them.
+        The caller reads the durable offset under the lock, then cut_to() it before writing.
         """
         if "/" in name or not name.endswith(SEALED_SUFFIX):
             raise ValueError("bad storage name")
@@ -63,13 +62,18 @@ class PendingEnvelope:
         except BlockingIOError:
             file.close()
             return None
-        file.truncate(offset)
-        file.seek(offset)
         self = cls.__new__(cls)
         self.name, self._reserve, self.file = name, reserve, file
-        self._written = self._claimed = offset
         self._final, self._part = directory / name, part
+        self._written = self._claimed = 0  # until cut_to(): nothing is written before it
         return self
+
+    def cut_to(self, offset: int) -> None:
+        """Continue at `offset`: bytes past it were never acknowledged (a killed writer's), so
+        they are dropped, with any room claimed past them."""
+        self.file.truncate(offset)
+        self.file.seek(offset)
+        self._written = self._claimed = offset
 
     @property
     def size(self) -> int:
@@ -140,8 +144,8 @@ class EnvelopeStore:
         """A new envelope; its part lives in `part_directory` when it outlives one request."""
         return PendingEnvelope(self.directory, self.reserve, part_directory)
 
-    def resume(self, part_directory: Path, name: str, offset: int) -> PendingEnvelope | None:
-        return PendingEnvelope.resume(self.directory, part_directory, name, offset, self.reserve)
+    def resume(self, part_directory: Path, name: str) -> PendingEnvelope | None:
+        return PendingEnvelope.resume(self.directory, part_directory, name, self.reserve)
 
     def check_room(self, incoming: int = 0) -> None:
         self.reserve.check(incoming)

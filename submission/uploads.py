@@ -123,13 +123,14 @@ class Uploads:
             raise UploadConflict()
         request.max_content_length = upload.length - offset
         with self.intake.upload_slots(source):
-            envelope = self.store.resume(self.directory, upload.storage_name, offset)
+            envelope = self.store.resume(self.directory, upload.storage_name)
             if envelope is None:
                 raise UploadConflict()  # another request is writing it
             db.refresh(upload)  # under the lock: the offset no other writer can move now
             if upload.offset != offset:
                 envelope.release()
                 raise UploadConflict()
+            envelope.cut_to(offset)
             removed = False
             try:
                 self._receive(db, upload, envelope)
@@ -184,7 +185,7 @@ class Uploads:
             envelope.release()
 
     def delete(self, db: Session, upload: Upload) -> None:
-        envelope = self.store.resume(self.directory, upload.storage_name, upload.offset)
+        envelope = self.store.resume(self.directory, upload.storage_name)
         if envelope is None:
             raise UploadConflict()
         self._remove(db, upload, envelope)
@@ -218,10 +219,11 @@ class Uploads:
         envelopes: list[PendingEnvelope] = []
         try:
             for upload in uploads:
-                envelope = self.store.resume(self.directory, upload.storage_name, upload.length)
+                envelope = self.store.resume(self.directory, upload.storage_name)
                 if envelope is None:
                     raise BadSubmission()
                 envelopes.append(envelope)
+                envelope.cut_to(upload.length)  # drops room a killed writer claimed past the end
             submission = Submission(source=get_or_create_source(db))
             for upload, envelope in zip(uploads, envelopes, strict=True):
                 envelope.commit()

@@ -3,6 +3,7 @@ protocol, offsets, what is checked without a key, limits, session and CSRF bindi
 all-or-nothing commit and expiry. The live server and a killed worker: test_tus_live.py."""
 
 import datetime
+import fcntl
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,16 @@ def test_the_tus_path_on_postgresql(app: Flask, data_dir: Path, reviewer: X25519
     expire_all(app)
     assert tus.head(big).status == 404
     assert count(app, Upload) == 0
+
+
+def test_a_piece_sent_while_another_is_written_is_a_conflict_that_touches_nothing(
+    tus: TusClient, data_dir: Path, reviewer: X25519Identity
+) -> None:
+    location, envelope = partly_sent(tus, reviewer, "file-content", 100_000, 40_000)
+    (part,) = parts(data_dir)
+    with part.open("rb") as writer:  # another worker's request, holding the part
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
+        assert tus.patch(location, 40_000, envelope[40_000:]).status == 409
+        assert tus.delete(location).status == 409
+        assert part.stat().st_size == 40_000
+    assert tus.patch(location, 40_000, envelope[40_000:]).status == 204
