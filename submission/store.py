@@ -46,17 +46,15 @@ class PendingEnvelope:
     def resume(
         cls, directory: Path, part_directory: Path, name: str, reserve: DiskReserve | None
     ) -> "PendingEnvelope | None":
-        """A resumable upload's part, locked; None when another request holds it, or it is gone.
+        """A resumable upload's part, locked; None when another request holds it (FileNotFoundError
+        when it is gone).
 
         The caller reads the durable offset under the lock, then cut_to() it before writing.
         """
         if "/" in name or not name.endswith(SEALED_SUFFIX):
             raise ValueError("bad storage name")
         part = part_directory / (name + PART_SUFFIX)
-        try:
-            file = open(part, "r+b", buffering=SEALED_WRITE_BUFFER)  # noqa: SIM115 (kept open)
-        except FileNotFoundError:
-            return None
+        file = open(part, "r+b", buffering=SEALED_WRITE_BUFFER)  # noqa: SIM115 (kept open)
         try:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

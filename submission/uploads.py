@@ -77,6 +77,7 @@ class Uploads:
             raise TooLarge()
         self.store.check_room(length)  # DiskFullError is an OutOfSpace page
         envelope = self.store.new(self.directory)  # locked until the row exists
+        fsync_directory(self.directory)  # a row never outlives a crash that loses its part
         try:
             upload = Upload(
                 owner=owner,
@@ -112,6 +113,17 @@ class Uploads:
             raise NotFound()
         return upload
 
+    def _lock(self, db: Session, upload: Upload) -> PendingEnvelope:
+        """The upload's part, locked: UploadConflict while another request writes it."""
+        try:
+            envelope = self.store.resume(self.directory, upload.storage_name)
+        except FileNotFoundError:  # lost to a crash before it was durable, or removed: no upload
+            self._remove(db, upload)
+            raise NotFound() from None
+        if envelope is None:
+            raise UploadConflict()
+        return envelope
+
     def append(self, db: Session, upload: Upload, offset: int, source: str) -> int:
         """Write the request's body at `offset`; return the new durable offset.
 
@@ -123,9 +135,7 @@ class Uploads:
             raise UploadConflict()
         request.max_content_length = upload.length - offset
         with self.intake.upload_slots(source):
-            envelope = self.store.resume(self.directory, upload.storage_name)
-            if envelope is None:
-                raise UploadConflict()  # another request is writing it
+            envelope = self._lock(db, upload)
             db.refresh(upload)  # under the lock: the offset no other writer can move now
             if upload.offset != offset:
                 envelope.release()
@@ -185,10 +195,7 @@ class Uploads:
             envelope.release()
 
     def delete(self, db: Session, upload: Upload) -> None:
-        envelope = self.store.resume(self.directory, upload.storage_name)
-        if envelope is None:
-            raise UploadConflict()
-        self._remove(db, upload, envelope)
+        self._remove(db, upload, self._lock(db, upload))
 
     def _remove(self, db: Session, upload: Upload, envelope: PendingEnvelope | None = None) -> None:
         """The row, then the part: a part without a row is removed by the next clean-up."""
@@ -219,9 +226,10 @@ class Uploads:
         envelopes: list[PendingEnvelope] = []
         try:
             for upload in uploads:
-                envelope = self.store.resume(self.directory, upload.storage_name)
-                if envelope is None:
-                    raise BadSubmission()
+                try:
+                    envelope = self._lock(db, upload)
+                except (NotFound, UploadConflict):
+                    raise BadSubmission() from None
                 envelopes.append(envelope)
                 envelope.cut_to(upload.length)  # drops room a killed writer claimed past the end
             submission = Submission(source=get_or_create_source(db))

@@ -346,3 +346,14 @@ def test_a_piece_sent_while_another_is_written_is_a_conflict_that_touches_nothin
         assert tus.delete(location).status == 409
         assert part.stat().st_size == 40_000
     assert tus.patch(location, 40_000, envelope[40_000:]).status == 204
+
+
+def test_an_upload_whose_part_was_lost_is_gone_not_a_conflict_for_ever(
+    tus: TusClient, data_dir: Path, reviewer: X25519Identity, app: Flask
+) -> None:
+    location, envelope = partly_sent(tus, reviewer, "message", 100_000, 40_000)
+    (part,) = parts(data_dir)
+    part.unlink()  # as a crash of the filesystem, or an operator, could
+    assert tus.patch(location, 40_000, envelope[40_000:]).status == 404
+    assert tus.head(location).status == 404
+    assert count(app, Upload) == 0
