@@ -34,13 +34,17 @@ NO_SCRIPT_FLAG = "--blink-settings=scriptEnabled=false"
 
 
 def chromium(
-    profile: Path, lang: str = "en-US", accept_languages: str = "en-US,en", javascript: bool = False
+    profile: Path,
+    lang: str = "en-US",
+    accept_languages: str = "en-US,en",
+    javascript: bool = False,
+    extra_flags: tuple[str, ...] = (),
 ) -> WebDriver:
     """A headless Chromium on the profile directory `profile`, JavaScript off unless `javascript`,
     asking for `lang`; with JavaScript on, the console log is kept (CSP violations, errors)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS if javascript else (*FLAGS, NO_SCRIPT_FLAG):
+    for flag in (*FLAGS, *extra_flags) if javascript else (*FLAGS, *extra_flags, NO_SCRIPT_FLAG):
         options.add_argument(flag)
     options.add_argument(f"--lang={lang}")
     options.add_argument(f"--user-data-dir={profile}")
