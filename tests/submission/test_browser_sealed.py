@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.browser import ARTIFACTS, Browsers, main_text, wait_for_page
-from tests.support.live import LiveIntake, running_intake
+from tests.support.live import LiveIntake
 from tests.support.wire import RecordingProxy
 
 pytestmark = pytest.mark.browser
@@ -36,22 +36,9 @@ PIECE = 4 * MIB  # submission/static/src/upload.js PIECE_BYTES
 UPLOAD_TIMEOUT = 240.0  # cut connections cost 1, 2 and 4 s of back-off
 
 
-@pytest.fixture(scope="module")
-def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIntake]:
-    with running_intake(tmp_path_factory.mktemp("sealed")) as server:
-        yield server
-
-
 @pytest.fixture
-def browsers(tmp_path: Path) -> Iterator[Browsers]:
-    started = Browsers(tmp_path)
-    yield started
-    started.quit_all()
-
-
-@pytest.fixture
-def proxy(intake: LiveIntake) -> Iterator[RecordingProxy]:
-    with RecordingProxy(intake.port) as recording:
+def proxy(live_intake: LiveIntake) -> Iterator[RecordingProxy]:
+    with RecordingProxy(live_intake.port) as recording:
         yield recording
 
 
@@ -69,6 +56,17 @@ def evidence(directory: Path, marker: bytes, video_bytes: int) -> tuple[Path, Pa
     return photo, video
 
 
+def source_with_evidence(
+    browsers: Browsers, proxy: RecordingProxy, tmp_path: Path, label: str, video_bytes: int
+) -> tuple[WebDriver, bytes, Path, Path]:
+    """A marker, a photo and a video holding it, and a browser with JavaScript at the submit page."""
+    marker = f"TAMGA-{label}-".encode() + secrets.token_hex(12).encode()
+    photo, video = evidence(tmp_path / "chosen", marker, video_bytes)
+    driver = browsers.start(javascript=True)
+    open_submit_page(driver, proxy.base_url)
+    return driver, marker, photo, video
+
+
 def open_submit_page(driver: WebDriver, base_url: str) -> None:
     driver.get(base_url + "/")
     driver.find_element(By.XPATH, "//form[@action='/codename']//button[@type='submit']").click()
@@ -83,10 +81,10 @@ def fill_and_send(driver: WebDriver, message: str, files: tuple[Path, ...]) -> N
     driver.find_element(By.XPATH, "//form[@action='/submit']//button[@type='submit']").click()
 
 
-def age_decrypt(intake: LiveIntake, storage_name: str, key_file: Path) -> bytes:
+def age_decrypt(live_intake: LiveIntake, storage_name: str, key_file: Path) -> bytes:
     """The envelope opened by the `age` command line, as a classic station's reviewer can."""
     result = subprocess.run(
-        ["age", "--decrypt", "-i", str(key_file), str(intake.store_dir / storage_name)],
+        ["age", "--decrypt", "-i", str(key_file), str(live_intake.store_dir / storage_name)],
         capture_output=True,
         timeout=60,
         check=False,
@@ -95,17 +93,18 @@ def age_decrypt(intake: LiveIntake, storage_name: str, key_file: Path) -> bytes:
     return result.stdout
 
 
-def opened_by_age(intake: LiveIntake, tmp_path: Path) -> dict[tuple[int, str], bytes]:
+def opened_by_age(live_intake: LiveIntake, tmp_path: Path) -> dict[tuple[int, str], bytes]:
     """The newest submission's envelopes, opened with `age`: (item, kind) -> plaintext."""
     key_file = tmp_path / "reviewer.key"
-    key_file.write_text(intake.reviewer.to_text() + "\n")
+    key_file.write_text(live_intake.reviewer.to_text() + "\n")
     key_file.chmod(0o600)
-    ((submission_id,),) = intake.query("SELECT id FROM submissions ORDER BY rowid DESC LIMIT 1")
-    rows = intake.query(
+    ((submission_id,),) = live_intake.query("SELECT id FROM submissions ORDER BY rowid DESC LIMIT 1")
+    rows = live_intake.query(
         "SELECT item, kind, storage_name FROM envelopes WHERE submission_id = ?", (submission_id,)
     )
     return {
-        (int(str(item)), str(kind)): age_decrypt(intake, str(name), key_file) for item, kind, name in rows
+        (int(str(item)), str(kind)): age_decrypt(live_intake, str(name), key_file)
+        for item, kind, name in rows
     }
 
 
@@ -124,7 +123,7 @@ def csp_complaints(driver: WebDriver) -> list[str]:
 
 
 def assert_sealed_journey(
-    intake: LiveIntake,
+    live_intake: LiveIntake,
     tmp_path: Path,
     proxy: RecordingProxy,
     marker: bytes,
@@ -138,7 +137,7 @@ def assert_sealed_journey(
     assert marker not in wire
     for plain in (message.encode(), VIDEO_NAME.encode(), b"photo.jpg", message.split()[0].encode()):
         assert plain not in wire
-    opened = opened_by_age(intake, tmp_path)
+    opened = opened_by_age(live_intake, tmp_path)
     assert opened == {
         (0, "message"): message.encode(),
         (1, "file-metadata"): metadata("photo.jpg", "image/jpeg"),
@@ -146,19 +145,16 @@ def assert_sealed_journey(
         (2, "file-metadata"): metadata(VIDEO_NAME, "video/mp4"),
         (2, "file-content"): video.read_bytes(),
     }
-    assert list(intake.store_dir.glob("*.part")) == []
+    assert list(live_intake.store_dir.glob("*.part")) == []
 
 
 def test_the_page_seals_and_the_upload_survives_cut_connections(
-    intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
+    live_intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    marker = b"TAMGA-SEALED-" + secrets.token_hex(12).encode()
+    before = live_intake.submission_count()
+    driver, marker, photo, video = source_with_evidence(browsers, proxy, tmp_path, "SEALED", 13 * MIB)
     message = f"Карусель на участке №1142 {marker.decode()}: ballot stuffing at 14:20."
-    photo, video = evidence(tmp_path / "chosen", marker, 13 * MIB)
-    before = intake.submission_count()
-    driver = browsers.start(javascript=True)
-    open_submit_page(driver, proxy.base_url)
     start = len(proxy.sent())
     proxy.cut_at(start + 3 * MIB, start + 6 * MIB + 12345, start + 10 * MIB)
     fill_and_send(driver, message, (photo, video))
@@ -176,23 +172,20 @@ def test_the_page_seals_and_the_upload_survives_cut_connections(
     assert "your submission was received" in main_text(driver)
     assert proxy.cut_count == 3
     assert csp_complaints(driver) == []
-    assert intake.submission_count() == before + 1
-    assert_sealed_journey(intake, tmp_path, proxy, marker, message, photo, video)
+    assert live_intake.submission_count() == before + 1
+    assert_sealed_journey(live_intake, tmp_path, proxy, marker, message, photo, video)
 
 
 def test_a_worker_killed_mid_upload_costs_a_retry(
-    intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
+    live_intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
 ) -> None:
-    marker = b"TAMGA-KILLED-" + secrets.token_hex(12).encode()
+    before = live_intake.submission_count()
+    driver, marker, photo, video = source_with_evidence(browsers, proxy, tmp_path, "KILLED", 9 * MIB)
     message = f"Протокол {marker.decode()} переписан."
-    photo, video = evidence(tmp_path / "chosen", marker, 9 * MIB)
-    before = intake.submission_count()
-    driver = browsers.start(javascript=True)
-    open_submit_page(driver, proxy.base_url)
     killed: list[int] = []
 
     def kill_the_workers() -> None:  # whichever holds the PATCH: gunicorn starts new ones
-        for pid in intake.worker_pids():
+        for pid in live_intake.worker_pids():
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
@@ -200,19 +193,19 @@ def test_a_worker_killed_mid_upload_costs_a_retry(
     proxy.when_sent(start + 5 * MIB, kill_the_workers)
     fill_and_send(driver, message, (photo, video))
     wait_for_page(driver, "/thanks", "h1", timeout=UPLOAD_TIMEOUT)
-    assert killed and not set(killed) & set(intake.worker_pids())
+    assert killed and not set(killed) & set(live_intake.worker_pids())
     wire = proxy.sent()
     patches = Counter(re.findall(rb"PATCH /uploads/(\w+) ", wire[start:]))
     pieces = -(-video.stat().st_size // PIECE)
     assert max(patches.values()) > pieces, "a piece was sent again"
     plaintext = photo.stat().st_size + video.stat().st_size
     assert len(wire) - start < plaintext + PIECE + 256 * 1024, "only the piece in flight was sent again"
-    assert intake.submission_count() == before + 1
-    assert_sealed_journey(intake, tmp_path, proxy, marker, message, photo, video)
+    assert live_intake.submission_count() == before + 1
+    assert_sealed_journey(live_intake, tmp_path, proxy, marker, message, photo, video)
 
 
 def test_with_the_script_blocked_the_form_posts_the_no_js_way(
-    intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
+    live_intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
 ) -> None:
     marker = b"TAMGA-NOSCRIPT-" + secrets.token_hex(12).encode()
     photo, video = evidence(tmp_path / "chosen", marker, 2 * MIB)
@@ -226,6 +219,6 @@ def test_with_the_script_blocked_the_form_posts_the_no_js_way(
     wire = proxy.sent()
     assert b"POST /submit " in wire and b"/uploads" not in wire.split(b"POST /submit ", 1)[1]
     assert marker in wire, "the no-JS path sends plaintext to the server, which seals it"
-    opened = opened_by_age(intake, tmp_path)
+    opened = opened_by_age(live_intake, tmp_path)
     assert opened[(2, "file-content")] == video.read_bytes()
     assert opened[(0, "message")] == "Без скрипта.".encode()
