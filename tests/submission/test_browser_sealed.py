@@ -204,6 +204,28 @@ def test_a_worker_killed_mid_upload_costs_a_retry(
     assert_sealed_journey(live_intake, tmp_path, proxy, marker, message, photo, video)
 
 
+def test_cancel_stops_the_upload_and_deletes_what_was_sent(
+    live_intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
+) -> None:
+    before = live_intake.submission_count()
+    driver, marker, photo, video = source_with_evidence(browsers, proxy, tmp_path, "CANCEL", 9 * MIB)
+    proxy.hold_at(len(proxy.sent()) + 2 * MIB)
+    fill_and_send(driver, f"Отмена {marker.decode()}", (photo, video))
+    cancel = driver.find_element(By.CSS_SELECTOR, ".upload-cancel")
+    WebDriverWait(driver, 60).until(lambda d: cancel.is_displayed())
+    cancel.click()
+    proxy.release()
+    cancelled = driver.find_element(By.CSS_SELECTOR, ".upload-cancelled")
+    WebDriverWait(driver, 30).until(lambda d: cancelled.is_displayed())
+    assert "Cancelled. Nothing was sent to the reviewers." in cancelled.text
+    assert driver.find_element(By.ID, "message").is_enabled(), "the form can be sent again"
+    assert not driver.find_element(By.CSS_SELECTOR, ".upload-panel").is_displayed()
+    WebDriverWait(driver, 30).until(lambda d: proxy.sent().count(b"DELETE /uploads/") >= 3)
+    assert b"POST /submit/sealed" not in proxy.sent()
+    assert marker not in proxy.sent()
+    assert live_intake.submission_count() == before
+
+
 def test_with_the_script_blocked_the_form_posts_the_no_js_way(
     live_intake: LiveIntake, browsers: Browsers, proxy: RecordingProxy, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ sends, and can cut connections or act at given points of the upload.
     with RecordingProxy(intake.port) as proxy:     # the browser goes to proxy.base_url
         proxy.cut_at(2_000_000, 6_000_000)         # close the connection carrying those bytes
         proxy.when_sent(3_000_000, kill_a_worker)  # call once the browser has sent that much
+        proxy.hold_at(4_000_000)                   # stall there until proxy.release()
         ...
         assert marker not in proxy.sent()
 
@@ -30,6 +31,8 @@ class RecordingProxy:
         self.cuts: list[int] = []
         self.cut_count = 0
         self.actions: list[tuple[int, Callable[[], None]]] = []
+        self.hold: int | None = None
+        self.released = threading.Event()
         self.closing = False
         self.sockets: set[socket.socket] = set()
         self.thread = threading.Thread(target=self._accept, daemon=True)
@@ -50,6 +53,15 @@ class RecordingProxy:
         with self.lock:
             self.actions.append((position, action))
 
+    def hold_at(self, position: int) -> None:
+        """Forward nothing past `position` until release() (a stalled circuit)."""
+        with self.lock:
+            self.hold = position
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
     def __enter__(self) -> "RecordingProxy":
         self.thread.start()
         return self
@@ -58,6 +70,7 @@ class RecordingProxy:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.closing = True
+        self.released.set()
         self.listener.close()
         with self.lock:
             for sock in list(self.sockets):
@@ -83,6 +96,9 @@ class RecordingProxy:
         """Browser to server: record, cut, act."""
         try:
             while data := browser.recv(READ_SIZE):
+                if self.hold is not None and len(self.recorded) + len(data) > self.hold:
+                    self.released.wait()
+                    self.hold = None
                 with self.lock:
                     start = len(self.recorded)
                     cut = next((c for c in self.cuts if start < c <= start + len(data)), None)
