@@ -104,3 +104,36 @@ def test_the_script_needs_no_eval() -> None:
     code = BUILT.read_text()
     assert "eval(" not in code
     assert not re.search(r"\bnew Function\b|\bFunction\(", code)  # the browser test runs it under the CSP
+
+
+class _Panel(HTMLParser):
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.data: dict[str, str | None] = {}
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if "upload-panel" in (dict(attrs).get("class") or "").split():
+            self.data = {name: value for name, value in attrs if name.startswith("data-")}
+
+
+@pytest.mark.parametrize(
+    ("lang", "retrying"),
+    [
+        ("ru", "Связь потеряна, пробуем снова…"),
+        ("kk", "Байланыс үзілді, қайта әрекет жасалуда…"),
+        ("en", "Connection lost, retrying…"),
+    ],
+)
+def test_the_scripts_sentences_come_translated_with_their_placeholders(
+    client: FlaskClient, lang: str, retrying: str
+) -> None:
+    client.get(f"/language/{lang}")
+    new_source(client)
+    panel = _Panel(client.get("/submit").get_data(as_text=True)).data
+    assert panel["data-retrying"] == retrying
+    assert {"{sent}", "{total}", "{rate}", "{left}"} <= set(
+        re.findall(r"\{\w+\}", panel["data-total-progress"] or "")
+    )
+    assert {"{sent}", "{total}"} <= set(re.findall(r"\{\w+\}", panel["data-item-progress"] or ""))
+    assert all(panel[name] for name in ("data-message-label", "data-committing", "data-failed"))
