@@ -67,10 +67,13 @@ PAGE = (
     '<!doctype html><meta charset="utf-8"><title>bench</title>'
     '<input type="file" id="file"><script src="bench.js"></script>'
 )
+# Started without waiting (one WebDriver command may not block for long), then polled.
 SEAL_SCRIPT = (
-    "const done = arguments[arguments.length - 1];"
-    " benchSeal(arguments[0]).then(done, (e) => done({error: String(e)}))"
+    "window.benchResult = null;"
+    " benchSeal(arguments[0]).then((r) => (window.benchResult = r),"
+    " (e) => (window.benchResult = {error: String(e)}))"
 )
+POLL_SECONDS = 2.0
 META = b'{"name": "VID_20240310_0815.mp4", "type": "video/mp4"}'
 
 
@@ -127,12 +130,15 @@ def seal_in_chromium(base: Path, url: str, file: Path, jitless: bool, recipient:
     flags = ("--enable-precise-memory-info", *(("--js-flags=--jitless",) if jitless else ()))
     driver = chromium(profile, javascript=True, extra_flags=flags)
     try:
-        driver.set_script_timeout(24 * 3600)
         driver.get(url)
         driver.find_element(By.ID, "file").send_keys(str(file))
         pids = renderers(driver.service.process.pid)  # type: ignore[attr-defined]
         reset = all(proc.reset_peak(pid) for pid in pids)
-        result: dict[str, float] = driver.execute_async_script(SEAL_SCRIPT, recipient)
+        driver.execute_script(SEAL_SCRIPT, recipient)
+        result: dict[str, float] | None = None
+        while result is None:
+            time.sleep(POLL_SECONDS)
+            result = driver.execute_script("return window.benchResult")
         if "error" in result:
             raise RuntimeError(f"sealing failed in the page: {result['error']}")
         peaks = [proc.status("VmHWM", pid) or 0 for pid in pids]
