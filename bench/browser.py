@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from bench import proc  # noqa: E402 (after the path is set)
@@ -138,7 +139,9 @@ def seal_in_chromium(base: Path, url: str, file: Path, jitless: bool, recipient:
         result: dict[str, float] | None = None
         while result is None:
             time.sleep(POLL_SECONDS)
-            result = driver.execute_script("return window.benchResult")
+            # A jitless renderer busy sealing can leave a command unanswered for a minute: ask again.
+            with contextlib.suppress(TimeoutException):
+                result = driver.execute_script("return window.benchResult")
         if "error" in result:
             raise RuntimeError(f"sealing failed in the page: {result['error']}")
         peaks = [proc.status("VmHWM", pid) or 0 for pid in pids]
