@@ -209,10 +209,13 @@ def test_cancel_stops_the_upload_and_deletes_what_was_sent(
 ) -> None:
     before = live_intake.submission_count()
     driver, marker, photo, video = source_with_evidence(browsers, proxy, tmp_path, "CANCEL", 9 * MIB)
-    proxy.hold_at(len(proxy.sent()) + 2 * MIB)
+    start = len(proxy.sent())
+    proxy.hold_at(start + 2 * MIB)
     fill_and_send(driver, f"Отмена {marker.decode()}", (photo, video))
+    # The message and the photo are on the server and the video's content is stalled mid-way.
+    WebDriverWait(driver, 60).until(lambda d: len(proxy.sent()) > start + MIB)
     cancel = driver.find_element(By.CSS_SELECTOR, ".upload-cancel")
-    WebDriverWait(driver, 60).until(lambda d: cancel.is_displayed())
+    assert cancel.is_displayed()
     cancel.click()
     proxy.release()
     cancelled = driver.find_element(By.CSS_SELECTOR, ".upload-cancelled")

@@ -1,8 +1,26 @@
 // A reader that hands out a stream in pieces of exactly `size` bytes (the last one shorter).
 // tus-js-client keeps the piece in flight so a failed PATCH can be sent again; fed typage's
 // 64 KiB chunks one by one it would grow that piece by copying it at every chunk.
+//
+// Sealing runs on the page's thread, and a stream's chunks follow each other as microtasks: the
+// reader lets the event loop run (rendering, the cancel button, network events) every YIELD_BYTES,
+// or a jitless browser would freeze for seconds per piece.
+const YIELD_BYTES = 1024 * 1024
+
+function nextTask() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel()
+    channel.port1.onmessage = () => {
+      channel.port1.close()
+      resolve()
+    }
+    channel.port2.postMessage(null)
+  })
+}
+
 export function piecesOf(stream, size) {
   const reader = stream.getReader()
+  let sinceYield = 0
   let spare = null // bytes read past the end of the previous piece
   let done = false
   return {
@@ -20,6 +38,11 @@ export function piecesOf(stream, size) {
             break
           }
           chunk = next.value
+          sinceYield += chunk.length
+          if (sinceYield >= YIELD_BYTES) {
+            sinceYield = 0
+            await nextTask()
+          }
         }
         const take = Math.min(chunk.length, size - filled)
         piece.set(chunk.subarray(0, take), filled)
