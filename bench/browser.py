@@ -45,6 +45,7 @@ if str(REPO) not in sys.path:
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from urllib3.exceptions import ReadTimeoutError  # noqa: E402
 
 from bench import proc  # noqa: E402 (after the path is set)
 from bench.intake import bare_server, met, timed_upload  # noqa: E402
@@ -140,7 +141,7 @@ def seal_in_chromium(base: Path, url: str, file: Path, jitless: bool, recipient:
         while result is None:
             time.sleep(POLL_SECONDS)
             # A jitless renderer busy sealing can leave a command unanswered for a minute: ask again.
-            with contextlib.suppress(TimeoutException):
+            with contextlib.suppress(TimeoutException, ReadTimeoutError):
                 result = driver.execute_script("return window.benchResult")
         if "error" in result:
             raise RuntimeError(f"sealing failed in the page: {result['error']}")

@@ -199,7 +199,9 @@ def test_a_worker_killed_mid_upload_costs_a_retry(
     pieces = -(-video.stat().st_size // PIECE)
     assert max(patches.values()) > pieces, "a piece was sent again"
     plaintext = photo.stat().st_size + video.stat().st_size
-    assert len(wire) - start < plaintext + PIECE + 256 * 1024, "only the piece in flight was sent again"
+    # Chromium may itself re-send a request cut on a reused connection, then tus-js-client resumes:
+    # at most two pieces again, never the whole upload.
+    assert len(wire) - start < plaintext + 2 * PIECE + 256 * 1024, "only the pieces in flight were sent again"
     assert live_intake.submission_count() == before + 1
     assert_sealed_journey(live_intake, tmp_path, proxy, marker, message, photo, video)
 
