@@ -7,7 +7,7 @@ APT_PACKAGES := age chromium chromium-driver postgresql tor ffmpeg fonts-dejavu-
 NODE_APT_PACKAGES := nodejs npm
 PG_DIR := $(CURDIR)/.pg
 
-.PHONY: demo test venv system-deps node-deps lint typecheck pytest clean extract-translations compile-translations
+.PHONY: demo test venv system-deps node-deps static static-check lint typecheck pytest clean extract-translations compile-translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,21 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed
 
+# The intake page's one script (docs/threat-model.md): built from submission/static/src/ by esbuild
+# from node_modules, and committed, so an install needs no Node; `static-check` (run by `make test`)
+# rebuilds it and fails unless the committed file is reproduced byte for byte.
+STATIC_SCRIPT := submission/static/intake.js
+ESBUILD_FLAGS := --bundle --minify --format=iife --target=es2020 --charset=utf8 --legal-comments=eof
+
+static: node-deps
+	node_modules/.bin/esbuild submission/static/src/intake.js $(ESBUILD_FLAGS) --outfile=$(STATIC_SCRIPT)
+
+static-check: node-deps
+	@built=$$(mktemp -d) && \
+	node_modules/.bin/esbuild submission/static/src/intake.js $(ESBUILD_FLAGS) --log-level=warning --outfile=$$built/intake.js && \
+	cmp $$built/intake.js $(STATIC_SCRIPT) && rm -r $$built && echo "$(STATIC_SCRIPT) is reproduced by its sources" || \
+	{ rm -rf $$built; echo "$(STATIC_SCRIPT) differs from what its sources build: run make static"; exit 1; }
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -50,9 +65,9 @@ pytest: venv system-deps node-deps
 	TAMGA_TEST_DATABASE_URL="$$(cat $(PG_DIR)/url)" $(BIN)/pytest -q -p no:cacheprovider; \
 	  status=$$?; bash tests/tools/postgres.sh stop $(PG_DIR); exit $$status
 
-test: lint typecheck pytest
+test: static-check lint typecheck pytest
 
-demo: venv
+demo: venv static
 	$(BIN)/python -m submission.demo
 
 # Translations (docs/translations.md): extract after changing a source-visible string, translate

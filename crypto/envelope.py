@@ -8,9 +8,13 @@ from typing import BinaryIO, Protocol
 
 from crypto import _header, _stream
 from crypto._header import Stanza
+from crypto._primitives import TAG_SIZE
 from crypto.errors import HeaderError, NoIdentityMatchError, RecipientMixError
+from crypto.hybrid import STANZA_TYPE as HYBRID
 from crypto.hybrid import HybridRecipient
 from crypto.scrypt import STANZA_TYPE as SCRYPT
+from crypto.x25519 import STANZA_TYPE as X25519
+from crypto.x25519 import X25519Recipient
 
 FILE_KEY_SIZE = 16
 
@@ -142,3 +146,59 @@ def inspect(src: BinaryIO) -> EnvelopeFacts:
     while block := src.read(1 << 20):
         payload += len(block)
     return EnvelopeFacts(tuple(s.type for s in header.stanzas), work_factor, header.size, payload)
+
+
+def _stanza_type(recipient: Recipient) -> str:
+    if isinstance(recipient, HybridRecipient):
+        return HYBRID
+    if isinstance(recipient, X25519Recipient):
+        return X25519
+    raise ValueError("only X25519 and hybrid recipients can be checked without a key")
+
+
+def fits_stream_framing(payload_size: int) -> bool:
+    """Whether a payload of this size (nonce and sealed chunks) is one that STREAM can produce.
+
+    Every chunk but the last is a full 64 KiB + tag; the last holds 1 to 64 KiB + tag, or is a
+    bare tag when the whole plaintext is empty.
+    """
+    body = payload_size - _stream.NONCE_SIZE
+    if body < TAG_SIZE:
+        return False
+    full, rest = divmod(body, _stream.SEALED_CHUNK_SIZE)
+    return rest == 0 or rest > TAG_SIZE or (full == 0 and rest == TAG_SIZE)
+
+
+def check_unverified_prefix(prefix: bytes, total_size: int, recipients: Sequence[Recipient]) -> int | None:
+    """Check, with no key, the first bytes of an envelope that will be `total_size` bytes long.
+
+    For a server that stores envelopes sealed elsewhere (a source's browser): the bytes must
+    start a well-formed age v1 header with exactly one stanza per recipient, of each recipient's
+    type, and the size left after the header must fit STREAM framing. Returns the header's size
+    once the header is complete, None while more bytes are needed; raises HeaderError at the
+    first byte that rules the envelope out. The header MAC and the payload stay unverified:
+    only a recipient's identity can check them.
+    """
+    expected = sorted(_stanza_type(recipient) for recipient in recipients)
+    version = _header.VERSION_LINE
+    if not prefix.startswith(version[: len(prefix)]):
+        raise HeaderError("not an age v1 envelope")
+    mac_line = prefix.find(b"\n" + _header.MAC_PREFIX + b" ")
+    end = prefix.find(b"\n", mac_line + 1) if mac_line >= 0 else -1
+    if end < 0:
+        if len(prefix) >= min(total_size, _header.MAX_HEADER_SIZE):
+            raise HeaderError("header is truncated or too large")
+        return None
+    header = _header.read_header(io.BytesIO(prefix[: end + 1]))
+    if sorted(stanza.type for stanza in header.stanzas) != expected:
+        raise HeaderError("the header's stanzas do not match the recipients")
+    if not fits_stream_framing(total_size - header.size):
+        raise HeaderError("the size does not fit the payload's framing")
+    return header.size
+
+
+def max_sealed_size(plaintext_size: int) -> int:
+    """The largest envelope that holds `plaintext_size` bytes: the largest header, the nonce and
+    a tag per chunk. A bound for a server that takes envelopes sealed elsewhere."""
+    chunks = max(1, -(-plaintext_size // _stream.CHUNK_SIZE))
+    return _header.MAX_HEADER_SIZE + _stream.NONCE_SIZE + plaintext_size + chunks * TAG_SIZE

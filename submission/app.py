@@ -6,12 +6,13 @@ import logging
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from submission import i18n, logscrub, pages, web
+from submission import i18n, logscrub, page_script, pages, tus, web
 from submission.db import make_engine, make_session_factory
 from submission.sessions import DatabaseSessionInterface
 from submission.settings import Settings
 from submission.sources import Deriver
 from submission.submit import Intake
+from submission.uploads import Uploads
 from submission.views import bp, submit
 from templates import TEMPLATE_DIR
 
@@ -41,13 +42,20 @@ def create_app(settings: Settings) -> Flask:
     app.extensions["tamga.engine"] = engine
     app.extensions["tamga.db"] = session_factory
     app.extensions["tamga.intake"] = intake
+    app.extensions["tamga.uploads"] = uploads = Uploads(intake)
+    with session_factory() as db:
+        uploads.remove_expired(db)  # and a killed worker's parts that no upload owns
     app.extensions["tamga.deriver"] = Deriver(settings)
 
     web.install(app, settings.onion_addresses)  # the host check runs before the CSRF check
-    CSRFProtect(app).exempt(submit)  # checked in-stream by the receiver, before any file part
+    csrf = CSRFProtect(app)
+    csrf.exempt(submit)  # checked in-stream by the receiver, before any file part
+    csrf.exempt(tus.bp)  # checked from a header by submission/tus.py, before the body is read
     i18n.install(app)
     pages.install(app)
+    page_script.install(app)
     app.register_blueprint(bp)
+    app.register_blueprint(tus.bp)
     app.jinja_env.globals.update(demo=settings.demo)
     app.logger.setLevel(logging.WARNING)
     return app

@@ -22,6 +22,7 @@ from submission.replies import import_replies
 from submission.retention import purge, unacknowledged_older_than
 from submission.settings import load_settings, load_signing_key
 from submission.store import EnvelopeStore
+from submission.uploads import UPLOADS_DIR, remove_expired
 
 data_dir_option = click.option(
     "--data-dir",
@@ -262,7 +263,9 @@ def purge_command(data_dir: Path, days: int, include_unacknowledged: bool) -> No
             click.echo(
                 f"warning: deleting {waiting} envelope(s) the reviewers have not acknowledged", err=True
             )
-        purged = purge(db, EnvelopeStore(settings.store_dir, 0), days, include_unacknowledged)
+        store = EnvelopeStore(settings.store_dir, 0)
+        purged = purge(db, store, days, include_unacknowledged)
+        expired = remove_expired(db, store, settings.data_dir / UPLOADS_DIR)
     click.echo(
         f"removed {purged.submissions} acknowledged submission(s), {purged.replies} reply(ies), "
         f"{purged.sources} source(s)"
@@ -277,6 +280,8 @@ def purge_command(data_dir: Path, days: int, include_unacknowledged: bool) -> No
             f"kept {waiting} unacknowledged envelope(s) older than {days} days "
             "(export them, or use --include-unacknowledged)"
         )
+    if expired:
+        click.echo(f"removed {expired} expired incomplete upload(s)")
 
 
 def main() -> None:

@@ -126,3 +126,21 @@ class TooManyUploads(IntakeError):
     message = _l(
         "You are already sending as many uploads as you can at once. Wait for one to finish, then try again."
     )
+
+
+class UploadConflict(IntakeError):
+    """A piece of a resumable upload not at its offset, or sent while another piece is written."""
+
+    status = 409
+
+
+class UnsupportedUploadType(IntakeError):
+    """A piece of a resumable upload not sent as application/offset+octet-stream."""
+
+    status = 415
+
+
+class UnsupportedProtocol(IntakeError):
+    """A resumable-upload request without `Tus-Resumable: 1.0.0`."""
+
+    status = 412

@@ -3,7 +3,7 @@
 import datetime
 import secrets
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -126,3 +126,28 @@ class CustodyHead(Base):
     head: Mapped[str] = mapped_column(String(64))
     events: Mapped[int] = mapped_column(Integer)
     day: Mapped[datetime.date] = mapped_column(Date, default=today)
+
+
+class Upload(Base):
+    """A resumable upload of one envelope sealed in the source's browser, not yet committed.
+
+    Known by a random id and a keyed hash of its session (never the session itself); its part
+    is `<data dir>/uploads/<storage_name>.part`. `offset` is the last fsynced length. The only
+    time is the day it expires; committed or expired, the row is deleted.
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    owner: Mapped[str] = mapped_column(String(32), index=True)
+    item: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    header_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_day: Mapped[datetime.date] = mapped_column(Date, index=True)  # gone from 00:00 UTC that day
+
+    @property
+    def complete(self) -> bool:
+        return self.header_checked and self.offset == self.length

@@ -49,6 +49,9 @@ class Limits:
     max_derivations_per_session: int = 1  # across all worker processes
     max_anonymous_sessions: int = 20_000  # sessions of visitors not logged in; the oldest go first
     session_max_minutes: int = 720  # from log-in, however active the session
+    # Resumable uploads sealed in the browser (docs/operators.md): an incomplete one lives this
+    # long at least, and is removed at the first UTC midnight after.
+    upload_expiry_hours: int = 24
 
 
 @dataclass(frozen=True)

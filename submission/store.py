@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,16 +29,68 @@ class PendingEnvelope:
     Writes through write() claim their disk space from the reserve first (submission/reserve.py).
     """
 
-    def __init__(self, directory: Path, reserve: DiskReserve | None = None) -> None:
+    def __init__(
+        self, directory: Path, reserve: DiskReserve | None = None, part_directory: Path | None = None
+    ) -> None:
         self.name = secrets.token_hex(16) + SEALED_SUFFIX
         self._reserve = reserve
         self._written = 0
         self._claimed = 0
         self._final = directory / self.name
-        self._part = directory / (self.name + PART_SUFFIX)
+        self._part = (part_directory or directory) / (self.name + PART_SUFFIX)
         self.file: BinaryIO = create_private(self._part, buffering=SEALED_WRITE_BUFFER)
         # The lock tells a cleaner in another process that this part is alive.
         fcntl.flock(self.file.fileno(), fcntl.LOCK_EX)
+
+    @classmethod
+    def resume(
+        cls, directory: Path, part_directory: Path, name: str, reserve: DiskReserve | None
+    ) -> "PendingEnvelope | None":
+        """A resumable upload's part, locked; None when another request holds it (FileNotFoundError
+        when it is gone).
+
+        The caller reads the durable offset under the lock, then cut_to() it before writing.
+        """
+        if "/" in name or not name.endswith(SEALED_SUFFIX):
+            raise ValueError("bad storage name")
+        part = part_directory / (name + PART_SUFFIX)
+        file = open(part, "r+b", buffering=SEALED_WRITE_BUFFER)  # noqa: SIM115 (kept open)
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            return None
+        self = cls.__new__(cls)
+        self.name, self._reserve, self.file = name, reserve, file
+        self._final, self._part = directory / name, part
+        self._written = self._claimed = 0  # until cut_to(): nothing is written before it
+        return self
+
+    def cut_to(self, offset: int) -> None:
+        """Continue at `offset`: bytes past it were never acknowledged (a killed writer's), so
+        they are dropped, with any room claimed past them."""
+        self.file.truncate(offset)
+        self.file.seek(offset)
+        self._written = self._claimed = offset
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far (durable after sync())."""
+        return self._written
+
+    def read_start(self, size: int) -> bytes:
+        """The first `size` bytes written (at most the few KiB of a header still to be checked)."""
+        return os.pread(self.file.fileno(), size, 0)
+
+    def release(self) -> None:
+        """Close without committing or discarding: the part stays for the next request."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+    def restore(self) -> None:
+        """Undo a commit by moving the envelope back to its part, for a later commit to retry."""
+        with contextlib.suppress(OSError):
+            os.rename(self._final, self._part)
 
     def write(self, data: bytes) -> None:
         """Append, claiming room first: DiskFullError rather than eat into the reserve."""
@@ -85,8 +138,12 @@ class EnvelopeStore:
             raise ValueError("bad storage name")
         return self.directory / storage_name
 
-    def new(self) -> PendingEnvelope:
-        return PendingEnvelope(self.directory, self.reserve)
+    def new(self, part_directory: Path | None = None) -> PendingEnvelope:
+        """A new envelope; its part lives in `part_directory` when it outlives one request."""
+        return PendingEnvelope(self.directory, self.reserve, part_directory)
+
+    def resume(self, part_directory: Path, name: str) -> PendingEnvelope | None:
+        return PendingEnvelope.resume(self.directory, part_directory, name, self.reserve)
 
     def check_room(self, incoming: int = 0) -> None:
         self.reserve.check(incoming)
@@ -113,10 +170,16 @@ class EnvelopeStore:
         except FileNotFoundError:
             pass
 
-    def remove_stale_parts(self) -> int:
-        """Delete `*.part` files no live writer holds (left by a killed process); return how many."""
+    def remove_stale_parts(
+        self, directory: Path | None = None, keep: Callable[[str], bool] | None = None
+    ) -> int:
+        """Delete `*.part` files no live writer holds (left by a killed process); return how many.
+
+        In a directory of resumable uploads (`directory`), `keep(name)` spares the parts of
+        uploads still open; it is asked while the part is locked, so no writer can begin then.
+        """
         removed = 0
-        for part in self.directory.glob("*" + PART_SUFFIX):
+        for part in (directory or self.directory).glob("*" + PART_SUFFIX):
             try:
                 fd = os.open(part, os.O_RDONLY)
             except FileNotFoundError:
@@ -124,10 +187,14 @@ class EnvelopeStore:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                os.close(fd)
                 continue  # a live upload
+            try:
+                if keep is not None and keep(part.name.removesuffix(PART_SUFFIX)):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    part.unlink()
+                    removed += 1
             finally:
                 os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
-                removed += 1
         return removed

@@ -78,7 +78,7 @@ class Intake:
                 sock.settimeout(limits.idle_upload_seconds)
             try:
                 upload.read_token()
-                with self._slots(source):
+                with self.upload_slots(source):
                     watch.set_deadline(None)
                     watch.require_rate(limits.min_upload_bytes_per_second, limits.upload_rate_window_seconds)
                     received = upload.read_rest()
@@ -88,7 +88,7 @@ class Intake:
         return self._commit(db, received)
 
     @contextlib.contextmanager
-    def _slots(self, source: str) -> Iterator[None]:
+    def upload_slots(self, source: str) -> Iterator[None]:
         """This worker's thread, the session's slot and a global slot, or a refusal at once."""
         limits = self.settings.limits
         if not self._uploads.acquire(blocking=False):

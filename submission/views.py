@@ -3,7 +3,7 @@
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from submission import source_home, sources
+from submission import source_home, sources, tus
 from submission.codenames import new_codename
 
 bp = Blueprint("source", __name__)
@@ -72,6 +72,7 @@ def _home(replies_shown: list[dict[str, object]] | None = None) -> str:
         waiting=facts.waiting,
         deleted=request.args.get("deleted") == "1",
         limits=_intake().settings.limits,
+        recipients=" ".join(str(recipient) for recipient in _intake().settings.recipients),
     )
 
 
@@ -84,6 +85,16 @@ def submit_form() -> str:
 def submit() -> ResponseReturnValue:
     with _db() as db:
         _intake().accept(db)
+    session.pop("new", None)
+    return redirect(url_for("source.thanks"), code=303)
+
+
+@bp.post("/submit/sealed")
+def submit_sealed() -> ResponseReturnValue:
+    """Commit uploads sealed in the browser (submission/tus.py) as one submission, or none."""
+    sources.current_source_id()
+    with _db() as db:
+        current_app.extensions["tamga.uploads"].commit(db, tus.owner_key(), request.form.getlist("upload"))
     session.pop("new", None)
     return redirect(url_for("source.thanks"), code=303)
 

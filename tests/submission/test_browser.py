@@ -34,14 +34,6 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIntake]:
         yield server
 
 
-@pytest.fixture
-def browsers(tmp_path: Path) -> Iterator[Browsers]:
-    """Headless Chromiums, each with a fresh profile and JavaScript disabled; all quit afterwards."""
-    started = Browsers(tmp_path)
-    yield started
-    started.quit_all()
-
-
 def fake_jpeg(marker: bytes) -> bytes:
     jfif = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
     return jfif + os.urandom(20_000) + marker + os.urandom(3_000) + b"\xff\xd9"

@@ -148,7 +148,8 @@ def test_every_response_carries_the_security_headers(
     directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
     assert directives["default-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
-    assert "script-src" not in directives
+    assert directives["script-src"] == ["'self'"]  # the submit page's own script, nothing else
+    assert directives["connect-src"] == ["'self'"]
     assert "unsafe-inline" not in csp
     assert "unsafe-eval" not in csp
     assert "*" not in csp
@@ -286,7 +287,7 @@ def _pages(responses: Responses) -> Iterator[tuple[str, _Page]]:
 def test_no_page_references_another_host_or_runs_script(journey: tuple[Responses, Flask, Path, str]) -> None:
     checked = 0
     for name, page in _pages(journey[0]):
-        assert page.scripts == 0, name
+        assert page.scripts <= 1, name  # the submit page's own script (tests/submission/test_page_script.py)
         for target in page.targets:
             assert "http://" not in target, (name, target)
             assert "https://" not in target, (name, target)

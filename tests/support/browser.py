@@ -1,4 +1,5 @@
-"""Headless Chromium with JavaScript OFF (as Tor Browser at "Safest"), through selenium.
+"""Headless Chromium with JavaScript OFF (as Tor Browser at "Safest"), through selenium; the
+browser-sealing tests start it with JavaScript on (`javascript=True`, as at "Standard"/"Safer").
 
 Tests drive it with element finds, typing and clicks only (never execute_script). Each browser
 gets a fresh profile; screenshots go to test-artifacts/ (gitignored).
@@ -28,22 +29,34 @@ FLAGS = (
     "--disable-quic",
     "--disable-dev-shm-usage",
     "--window-size=1200,1400",
-    "--blink-settings=scriptEnabled=false",
 )
+NO_SCRIPT_FLAG = "--blink-settings=scriptEnabled=false"
 
 
-def chromium(profile: Path, lang: str = "en-US", accept_languages: str = "en-US,en") -> WebDriver:
-    """A headless Chromium on the profile directory `profile`, JavaScript off, asking for `lang`."""
+def chromium(
+    profile: Path,
+    lang: str = "en-US",
+    accept_languages: str = "en-US,en",
+    javascript: bool = False,
+    extra_flags: tuple[str, ...] = (),
+) -> WebDriver:
+    """A headless Chromium on the profile directory `profile`, JavaScript off unless `javascript`,
+    asking for `lang`; with JavaScript on, the console log is kept (CSP violations, errors)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS:
+    for flag in (*FLAGS, *extra_flags) if javascript else (*FLAGS, *extra_flags, NO_SCRIPT_FLAG):
         options.add_argument(flag)
     options.add_argument(f"--lang={lang}")
     options.add_argument(f"--user-data-dir={profile}")
     options.add_experimental_option(
         "prefs",
-        {"profile.managed_default_content_settings.javascript": 2, "intl.accept_languages": accept_languages},
+        {
+            "profile.managed_default_content_settings.javascript": 1 if javascript else 2,
+            "intl.accept_languages": accept_languages,
+        },
     )
+    if javascript:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
         driver.set_page_load_timeout(60)
@@ -61,9 +74,11 @@ class Browsers:
         self.running: list[WebDriver] = []
         self.started = 0
 
-    def start(self, lang: str = "en-US", accept_languages: str = "en-US,en") -> WebDriver:
+    def start(
+        self, lang: str = "en-US", accept_languages: str = "en-US,en", javascript: bool = False
+    ) -> WebDriver:
         self.started += 1
-        driver = chromium(self.directory / f"profile-{self.started}", lang, accept_languages)
+        driver = chromium(self.directory / f"profile-{self.started}", lang, accept_languages, javascript)
         self.running.append(driver)
         return driver
 

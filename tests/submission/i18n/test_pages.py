@@ -431,7 +431,7 @@ def test_the_page_declares_utf8(visit: Visit, name: str) -> None:
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_has_the_plain_language_selector(visit: Visit, name: str) -> None:
     page = Page(visit.pages[name].get_data(as_text=True))
-    assert page.scripts == 0
+    assert page.scripts <= 1  # the submit page's own script (tests/submission/test_page_script.py)
     assert [link.get("hreflang") for link in page.links] == ["kk", "ru", "en"]
     assert [link.get("lang") for link in page.links] == ["kk", "ru", "en"]
     current = [link.get("hreflang") for link in page.links if link.get("aria-current") == "true"]
