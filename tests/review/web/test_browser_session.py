@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from tests.review.web.conftest import Evidence, Station
 from tests.review.web.test_serve import serving
 from tests.support import browser as support
-from tests.support.intake import Intake
+from tests.support.intake import make_intake, pin
 
 pytestmark = pytest.mark.browser
 
@@ -85,10 +85,12 @@ def session_url(session_station: Evidence) -> Iterator[str]:
 
 
 def a_new_bundle(evidence: Evidence, work: Path) -> Path:
-    intake = Intake(work / "intake", evidence.station)
+    intake = make_intake(work / "intake", [evidence.station.recipient])
+    pin(evidence.station, intake)
     try:
         intake.submit("Another message, sent later")
-        return intake.export(work / "later.tar")
+        ((bundle, _),) = intake.export_ok(work / "later.tar")
+        return bundle
     finally:
         intake.close()
 
