@@ -5,6 +5,7 @@ Every change is a custody event, written in the same transaction. Reviewers' com
 """
 
 import datetime
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -65,6 +66,42 @@ def quarantine(db: Session, key: SigningKey, actor: str, arrival: Arrival, reaso
     item.status = "undecryptable"
     _add(db, item)
     custody.record(db, key, "quarantined", f"item:{item.id}", actor, _import_hashes(item), {"reason": reason})
+    return item
+
+
+def add_derivative(
+    db: Session,
+    key: SigningKey,
+    actor: str,
+    original: Item,
+    envelope: tuple[str, int],
+    content: Content,
+    operation: dict[str, Any],
+) -> Item:
+    """Catalogue a working copy of original (sealed in the vault); a `derived` event naming both hashes."""
+    item = Item(
+        kind="file",
+        envelope_sha256=envelope[0],
+        envelope_size=envelope[1],
+        submission=original.submission,
+        item_no=original.item_no,
+        source_id=original.source_id,
+        reply_recipient=original.reply_recipient,
+        received=original.received,
+        bundle=original.bundle,
+        declared_type=original.declared_type,
+        derived_from=original.id,
+    )
+    item.content_sha256, item.size = content.sha256, content.size
+    if content.facts is not None:
+        _apply_facts(item, content.facts)
+    _add(db, item)
+    hashes = {
+        **hashes_of(item),
+        "original_envelope_sha256": original.envelope_sha256,
+        "original_content_sha256": original.content_sha256 or "",
+    }
+    custody.record(db, key, "derived", f"item:{item.id}", actor, hashes, {"from": original.id, **operation})
     return item
 
 
@@ -203,6 +240,15 @@ def add_note(db: Session, unlock: Unlock, item_id: int, text: str, actor: str) -
     note = Note(item_id=item.id, text=text, actor=actor)
     db.add(note)
     db.flush()
-    custody.record(db, key, "noted", f"item:{item.id}", actor, hashes_of(item), {"note": note.id})
+    text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()  # binds the text, does not reveal it
+    custody.record(
+        db,
+        key,
+        "noted",
+        f"item:{item.id}",
+        actor,
+        hashes_of(item),
+        {"note": note.id, "text_sha256": text_sha256},
+    )
     db.commit()
     return note

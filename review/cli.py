@@ -16,6 +16,7 @@ from crypto.signing import VerifyKey, fingerprint
 from review import (
     cli_catalogue,
     cli_custody,
+    cli_derive,
     cli_outbox,
     cli_package,
     importer,
@@ -180,6 +181,8 @@ def list_command(
         return
     for row in rows:
         name = one_line(row["name"] or "") or "-"
+        if row["derived_from"] is not None:
+            name = f"{name}  (working copy of item {row['derived_from']})"
         click.echo(
             f"{row['id']:>5}  {row['kind']:<7}  {row['status']:<13}  {row['received']}  "
             f"{row['size'] if row['size'] is not None else '?':>12}  {name}"
@@ -235,6 +238,7 @@ for command in (
     cli_custody.custody_group,
     cli_package.package_command,
     cli_package.verify_package_command,
+    cli_derive.derive_command,
 ):
     cli.add_command(command)
 

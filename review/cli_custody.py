@@ -4,9 +4,10 @@ import json
 
 import click
 
-from review import custody, items
+from review import custody, custody_replay, items
 from review.cli_support import Context, clean_errors, pass_context
 from review.safe_text import one_line
+from review.vault import Vault
 
 
 @click.group("custody")
@@ -21,16 +22,21 @@ def custody_group() -> None:
 @click.option(
     "--head", "expected_head", metavar="HASH", help="A head kept elsewhere that the log must contain."
 )
+@click.option("--deep", is_flag=True, help="Also re-hash every envelope in the vault.")
 @pass_context
 @clean_errors
-def custody_verify(ctx: Context, expected_head: str | None) -> None:
-    """Check every event's signature and chain; needs no passphrase.
+def custody_verify(ctx: Context, expected_head: str | None, deep: bool) -> None:
+    """Check every event's signature and chain, then the catalogue against the events; no passphrase.
 
-    Example: tamga-review --station /media/station custody verify --head 3f9a...
+    Example: tamga-review --station /media/station custody verify --deep --head 3f9a...
     """
+    vault = Vault(ctx.station.vault_dir) if deep else None
     with ctx.station.sessions()() as db:
         count, head = custody.verify(db, ctx.station.verify_key, expected_head)
-    click.echo(f"custody log verified: {count} events, head {head}")
+        checked = custody_replay.check(db, ctx.station.verify_key, vault)
+    click.echo(f"custody log verified: {count} events, head {head}")  # and the catalogue against it
+    if deep:
+        click.echo(f"vault verified: the envelopes of {checked} items re-hashed, each as recorded")
 
 
 @custody_group.command("head")

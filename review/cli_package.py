@@ -21,10 +21,18 @@ from review.cli_support import Context, clean_errors, pass_context
     is_flag=True,
     help="Include file names, GPS, device details, source ids (the manifest says so).",
 )
+@click.option(
+    "--with-derivatives", is_flag=True, help="Also include the working copies made from these items (derive)."
+)
 @pass_context
 @clean_errors
 def package_command(
-    ctx: Context, item_ids: tuple[int, ...], out: Path, with_messages: bool, include_identifying: bool
+    ctx: Context,
+    item_ids: tuple[int, ...],
+    out: Path,
+    with_messages: bool,
+    include_identifying: bool,
+    with_derivatives: bool,
 ) -> None:
     """Write an evidence package (tar): originals, manifest, SHA256SUMS signed in SSHSIG (a custody event).
 
@@ -33,7 +41,15 @@ def package_command(
     keys = ctx.unlock()
     with ctx.station.sessions()() as db:
         written = package.write_package(
-            ctx.station, db, keys, list(item_ids), out, ctx.actor, with_messages, include_identifying
+            ctx.station,
+            db,
+            keys,
+            list(item_ids),
+            out,
+            ctx.actor,
+            with_messages,
+            include_identifying,
+            with_derivatives,
         )
     click.echo(f"Wrote {out}: {len(written.items)} item(s), sha256 {written.sha256}")
     if include_identifying:

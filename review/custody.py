@@ -70,19 +70,22 @@ def head(db: Session) -> str:
     return last.hash if last else GENESIS
 
 
+def signed_body(row: CustodyEvent, verify_key: VerifyKey) -> dict[str, Any]:
+    """The event's record, only if the station's key signed it; the columns beside it are not trusted."""
+    try:
+        _, body = verify_document(row.record.encode("utf-8"), CONTEXT, [verify_key])
+    except CryptoError:
+        raise CustodyBroken(f"custody log broken at event {row.seq}: its signature does not verify") from None
+    return dict(body)
+
+
 def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None) -> tuple[int, str]:
     """Check every event; return (count, head). Raise CustodyBroken naming the first bad event."""
     previous, count, seen_head = GENESIS, 0, expected_head is None or expected_head == GENESIS
     for row in db.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)):
         count += 1
-        data = row.record.encode("utf-8")
-        try:
-            _, body = verify_document(data, CONTEXT, [verify_key])
-        except CryptoError:
-            raise CustodyBroken(
-                f"custody log broken at event {row.seq}: its signature does not verify"
-            ) from None
-        digest = hashlib.sha256(data).hexdigest()
+        body = signed_body(row, verify_key)
+        digest = hashlib.sha256(row.record.encode("utf-8")).hexdigest()
         if body.get("seq") != count or row.seq != count:
             raise CustodyBroken(f"custody log broken at event {row.seq}: an event is missing or out of order")
         if body.get("prev") != previous:
@@ -91,6 +94,11 @@ def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None)
             )
         if row.hash != digest:
             raise CustodyBroken(f"custody log broken at event {row.seq}: its stored hash is wrong")
+        if row.object != body.get("object"):
+            raise CustodyBroken(
+                f"custody log broken at event {row.seq}: its object column says {row.object!r}, "
+                f"its signed record {body.get('object')!r}"
+            )
         previous = digest
         seen_head = seen_head or digest == expected_head
     if not seen_head:

@@ -20,3 +20,7 @@ class ItemNotFound(ReviewError):
 
 class CustodyBroken(ReviewError):
     """The custody log fails verification; the message names the first bad event."""
+
+
+class EvidenceMismatch(ReviewError):
+    """A vault file or its plaintext is not what the custody log recorded: nothing is shown or written."""

@@ -14,14 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import open_chunks
 from crypto.files import atomic_new_file
-from review import custody, taxonomy
+from review import custody, evidence, taxonomy
 from review.errors import ItemNotFound, ReviewError
 from review.models import Item, ItemIncident, ItemTag, Note
 from review.safe_text import neutralise
 from review.station import Keys, Station
-from review.vault import Vault
 
 Unlock = Callable[[], Keys]
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -142,24 +140,38 @@ def as_dict(item: Item, db: Session) -> dict[str, Any]:
         "media": media_facts(item) or None,
         "identifying_metadata": identifying_of(item),
         "duplicate_of": item.duplicate_of,
+        "derived_from": item.derived_from,
+        "derivatives": derivatives_of(db, item.id),
         "incidents": incidents_of(db, item.id),
         "tags": tags_of(db, item.id),
     }
 
 
+def derivatives_of(db: Session, item_id: int) -> list[int]:
+    """The working copies made from this item (review/derive.py)."""
+    return list(db.scalars(select(Item.id).where(Item.derived_from == item_id).order_by(Item.id)))
+
+
 def listing(db: Session, where: Filter) -> list[dict[str, Any]]:
-    """What `list` shows: every item the filter takes, as facts."""
-    return [as_dict(item, db) for item in filtered(db, where)]
+    """What `list` shows: every item the filter takes, as facts; working copies right after their original."""
+    found = filtered(db, where)
+    found.sort(key=lambda item: (item.derived_from or item.id, item.id))
+    return [as_dict(item, db) for item in found]
 
 
 def describe(station: Station, db: Session, unlock: Unlock, item_id: int, actor: str) -> dict[str, Any]:
-    """What `show` shows: an item's facts, notes and near-duplicates; a message's text (opened)."""
+    """What `show` shows: an item's facts, notes and near-duplicates; a message's text (opened).
+
+    Either way the envelope is checked against the custody log (review/evidence.py) first.
+    """
     item = get_item(db, item_id)
     facts = as_dict(item, db)
     facts["notes"] = [f"{n.created_at:%Y-%m-%d} {n.actor}: {n.text}" for n in notes_of(db, item.id)]
     facts["near_duplicates"] = [f"item {other} (distance {d})" for other, d in near_duplicates(db, item)]
     if readable_message(item):
         facts["text"] = read_message(station, db, unlock(), item, actor)
+    else:
+        evidence.check_envelope(station, db, item)
     return facts
 
 
@@ -177,13 +189,9 @@ def read_message(station: Station, db: Session, keys: Keys, item: Item, actor: s
     if item.kind != "message":
         raise ReviewError(f"item {item.id} is a file, not a message: use extract")
     _refuse_quarantined(item)
-    parts, size = [], 0
-    with Vault(station.vault_dir).open(item.envelope_sha256) as src:
-        for chunk in open_chunks(src, [keys.identity]):
-            size += len(chunk)
-            if size > MAX_MESSAGE_BYTES:
-                raise ReviewError(f"item {item.id} is too large to show as a message: use extract")
-            parts.append(chunk)
+    if item.size is not None and item.size > MAX_MESSAGE_BYTES:
+        raise ReviewError(f"item {item.id} is too large to show as a message: use extract")
+    parts = list(evidence.plaintext(station, db, keys, item))
     custody.record(db, keys.signing, "opened", f"item:{item.id}", actor, hashes_of(item))
     db.commit()
     return neutralise(b"".join(parts).decode("utf-8", "replace"))
@@ -196,14 +204,14 @@ def refuse_to_overwrite(path: Path) -> None:
 
 
 def extract(station: Station, db: Session, unlock: Unlock, item_id: int, out: Path, actor: str) -> int:
-    """Write the original bytes to out, only after the envelope's final check; never overwrite."""
+    """Write the original bytes to out, only once envelope and plaintext match the custody log."""
     item = get_item(db, item_id)
     _refuse_quarantined(item)
     refuse_to_overwrite(out)
     keys = unlock()
     size = 0
-    with atomic_new_file(out) as dst, Vault(station.vault_dir).open(item.envelope_sha256) as src:
-        for chunk in open_chunks(src, [keys.identity]):
+    with atomic_new_file(out) as dst:  # linked into place only once both hashes matched
+        for chunk in evidence.plaintext(station, db, keys, item):
             dst.write(chunk)
             size += len(chunk)
     custody.record(

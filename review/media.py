@@ -5,7 +5,8 @@ review/probe_worker.py with exec (never a bare fork: no key material is copied),
 environment (no passphrase), resource limits it sets before opening the file, its own session,
 and a timeout. A probe that fails, times out or is killed leaves the item `unparsed`.
 
-The worker imports this module for sniff(): keep its imports to the standard library.
+The same worker makes working copies (derive()). It imports this module for sniff(): keep its
+imports to the standard library (review.errors imports nothing).
 """
 
 import hashlib
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:  # only a type: the worker process imports nothing beyond the standard library
     from review.pipeline import Runner
+
+from review.errors import ReviewError
 
 TIMEOUT_SECONDS = 30
 _BATCH = 16  # chunks of 64 KiB handed to the worker at once
@@ -162,9 +165,15 @@ def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Cont
     return conclude(measure(chunks, copy), copy)
 
 
-def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:
-    ffprobe = shutil.which("ffprobe") or ""
-    command = [sys.executable, "-I", "-m", "review.probe_worker", str(path), ffprobe]
+class _WorkerFailed(Exception):
+    def __init__(self, error: str | None) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _run_worker(arguments: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
+    """Run review/probe_worker.py sandboxed (see the module docstring); its JSON object."""
+    command = [sys.executable, "-I", "-m", "review.probe_worker", *arguments]
     try:
         process = subprocess.Popen(
             command,
@@ -174,22 +183,66 @@ def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:
             env={},
             close_fds=True,
             start_new_session=True,
-            cwd=str(path.parent),
+            cwd=str(cwd),
         )
     except OSError:
-        return Facts("unparsed")
+        raise _WorkerFailed(None) from None
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        return Facts("unparsed", {"error": "timed out"})
+        raise _WorkerFailed("timed out") from None
     if process.returncode != 0:
-        return Facts("unparsed", {"error": f"probe failed ({process.returncode})"})
+        raise _WorkerFailed(f"probe failed ({process.returncode})")
     try:
         values = json.loads(output[: 1024 * 1024])
     except (ValueError, RecursionError):
-        return Facts("unparsed", {"error": "probe output unreadable"})
+        raise _WorkerFailed("probe output unreadable") from None
     if not isinstance(values, dict):
-        return Facts("unparsed")
+        raise _WorkerFailed(None)
+    return values
+
+
+def probe(path: Path, timeout: float = TIMEOUT_SECONDS) -> Facts:
+    try:
+        values = _run_worker([str(path), shutil.which("ffprobe") or ""], path.parent, timeout)
+    except _WorkerFailed as failed:
+        return Facts("unparsed", {"error": failed.error} if failed.error else {})
     return Facts("skipped" if "skipped" in values else "ok", values)
+
+
+# Why the worker would not make a working copy; its output is hostile, so only these are shown.
+REFUSALS = {
+    "heic": "HEIC images cannot be stripped yet",
+    "animated": "animated images cannot be stripped yet",
+    "clip-image": "--clip is for video and audio, not images",
+    "no-ffmpeg": "ffmpeg is not installed",
+    "not-media": "only images, video and audio have working copies",
+}
+
+
+def derive(
+    path: Path, copy: Path, strip: bool, clip: tuple[float, float] | None, timeout: float = TIMEOUT_SECONDS
+) -> None:
+    """Write a working copy of path at copy (same directory) in the sandboxed worker.
+
+    Raises ReviewError with a fixed reason. Warning: both files are plaintext; the caller removes them.
+    """
+    start, end = (f"{clip[0]:.3f}", f"{clip[1]:.3f}") if clip else ("", "")
+    ffmpeg = shutil.which("ffmpeg") or ""
+    try:
+        values = _run_worker(
+            ["--derive", str(path), str(copy), ffmpeg, "1" if strip else "0", start, end],
+            path.parent,
+            timeout,
+        )
+    except _WorkerFailed as failed:
+        raise ReviewError(
+            f"the working copy could not be made: {failed.error or 'the worker failed'}"
+        ) from None
+    refused = REFUSALS.get(str(values.get("refused")))
+    if "refused" in values:
+        raise ReviewError(f"the working copy could not be made: {refused or 'refused'}")
+    if not copy.is_file() or copy.stat().st_size == 0:
+        raise ReviewError("the working copy could not be made: the worker wrote nothing")

@@ -49,6 +49,8 @@ class Item(Base):
     identifying: Mapped[str | None] = mapped_column(String(100))  # e.g. "gps,device_serial"
     phash: Mapped[str | None] = mapped_column(String(32))
     duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    # A working copy (review/derive.py): the item it was made from, which never changes.
+    derived_from: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ImportedBundle(Base):

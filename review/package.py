@@ -13,19 +13,19 @@ import mimetypes
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import _tar, open_chunks, sshsig
+from crypto import _tar, sshsig
 from crypto.files import atomic_new_file
-from review import custody, items, package_format, taxonomy
+from review import custody, evidence, items, package_format, taxonomy
 from review.errors import ReviewError
 from review.media import IDENTIFYING
 from review.models import CustodyEvent, Item
 from review.station import Keys, Station
-from review.vault import Vault
+from review.vault import Hashing
 
 # What report.py also leaves out by default: facts that could lead to the source or their device.
 IDENTIFYING_FACTS = (*IDENTIFYING, "device_make", "device_model", "capture_time")
@@ -39,29 +39,15 @@ class Written:
     items: list[int]
 
 
-class _Hashing:
-    """A file wrapper that hashes every byte read (the envelope) or written (the archive)."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        self.file, self.digest, self.size = file, hashlib.sha256(), 0
-
-    def read(self, size: int = -1) -> bytes:
-        return self._seen(self.file.read(size))
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._seen(self.file.readline(size))
-
-    def write(self, data: bytes) -> None:
-        self.file.write(self._seen(data))
-
-    def _seen(self, data: bytes) -> bytes:
-        self.digest.update(data)
-        self.size += len(data)
-        return data
-
-
-def _chosen(db: Session, item_ids: list[int], with_messages: bool, include_identifying: bool) -> list[Item]:
-    chosen = [items.get_item(db, item_id) for item_id in dict.fromkeys(item_ids)]
+def _chosen(
+    db: Session, item_ids: list[int], with_messages: bool, include_identifying: bool, with_derivatives: bool
+) -> list[Item]:
+    wanted = list(dict.fromkeys(item_ids))
+    if with_derivatives:
+        for item_id in list(wanted):
+            items.get_item(db, item_id)
+            wanted += [copy for copy in items.derivatives_of(db, item_id) if copy not in wanted]
+    chosen = [items.get_item(db, item_id) for item_id in wanted]
     for item in chosen:
         if item.status == "undecryptable" or item.content_sha256 is None or item.size is None:
             raise ReviewError(f"item {item.id} is quarantined: its envelope does not open")
@@ -118,6 +104,7 @@ def _entry(db: Session, item: Item, include_identifying: bool, messages: dict[st
         "media": facts,
         "identifying_metadata": item.identifying.split(",") if item.identifying else [],
         "duplicate_of": item.duplicate_of,
+        "derived_from": item.derived_from,
     }
     if include_identifying:
         entry.update(name=item.original_name, declared_type=item.declared_type, source=item.source_id)
@@ -157,29 +144,19 @@ def custody_excerpt(db: Session, chosen: list[Item]) -> dict[str, Any]:
     }
 
 
-def _write_original(archive: _Hashing, station: Station, keys: Keys, item: Item, name: str) -> str:
-    """Stream the plaintext into the archive; refuse if it is not what was recorded at import."""
+def _write_original(
+    archive: Hashing, station: Station, db: Session, keys: Keys, item: Item, name: str
+) -> str:
+    """Stream the plaintext into the archive; review/evidence.py refuses it unless it is what was recorded."""
     size = cast(int, item.size)
     archive.write(_tar.member_header(name, size))
-    with Vault(station.vault_dir).open(item.envelope_sha256) as raw:
-        envelope = _Hashing(raw)
-        content = hashlib.sha256()
-        written = 0
-        for chunk in open_chunks(cast(BinaryIO, envelope), [keys.identity]):
-            written += len(chunk)
-            if written > size:
-                raise ReviewError(f"item {item.id}: the decrypted file is longer than recorded at import")
-            content.update(chunk)
-            archive.write(chunk)
-    if envelope.digest.hexdigest() != item.envelope_sha256:
-        raise ReviewError(f"item {item.id}: the vault file is not the envelope recorded at import")
-    if written != size or content.hexdigest() != item.content_sha256:
-        raise ReviewError(f"item {item.id}: the decrypted file does not match the hash recorded at import")
+    for chunk in evidence.plaintext(station, db, keys, item):
+        archive.write(chunk)
     archive.write(_tar.padding(size))
-    return content.hexdigest()
+    return cast(str, item.content_sha256)
 
 
-def _member(archive: _Hashing, name: str, data: bytes) -> str:
+def _member(archive: Hashing, name: str, data: bytes) -> str:
     archive.write(_tar.member_header(name, len(data)) + data + _tar.padding(len(data)))
     return hashlib.sha256(data).hexdigest()
 
@@ -213,20 +190,21 @@ def write_package(
     actor: str,
     with_messages: bool = False,
     include_identifying: bool = False,
+    with_derivatives: bool = False,
 ) -> Written:
     """Write the package to out (never overwrites), then record a `packaged` event for each item."""
     if os.path.lexists(out):
         raise ReviewError(f"{out} already exists: refusing to overwrite it")
-    chosen = _chosen(db, item_ids, with_messages, include_identifying)
+    chosen = _chosen(db, item_ids, with_messages, include_identifying, with_derivatives)
     messages = _messages(station, db, keys, chosen, actor) if with_messages else {}
     document = manifest_document(db, station, chosen, include_identifying, messages)
     manifest = (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
     public_key = keys.signing.verify_key.public_key
     digests: dict[str, str] = {}
     with atomic_new_file(out) as target:
-        archive = _Hashing(target)
+        archive = Hashing(target)
         for item, entry in zip(chosen, document["items"], strict=True):
-            digests[entry["file"]] = _write_original(archive, station, keys, item, entry["file"])
+            digests[entry["file"]] = _write_original(archive, station, db, keys, item, entry["file"])
         digests[package_format.MANIFEST] = _member(archive, package_format.MANIFEST, manifest)
         signers = sshsig.allowed_signers_line(package_format.PRINCIPAL, public_key) + "\n"
         digests[package_format.ALLOWED_SIGNERS] = _member(

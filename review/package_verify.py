@@ -188,15 +188,29 @@ def _check_custody(excerpt: dict[str, Any], key: bytes, entries: list[dict[str, 
     for seq, link in by_seq.items():
         if link["object"] in objects and seq not in seen:
             raise PackageRefused(f"custody event {seq} of {link['object']} is missing from the manifest")
+    by_id = {entry["id"]: entry for entry in entries}
     for entry in entries:
-        if not any(
-            body["object"] == f"item:{entry['id']}"
-            and body["action"] == "imported"
-            and body["hashes"].get("content_sha256") == entry["sha256"]
+        origin = [
+            body
             for body in seen.values()
-        ):
+            if body["object"] == f"item:{entry['id']}" and body["action"] in ("imported", "derived")
+        ]
+        if not origin or origin[0]["hashes"].get("content_sha256") != entry["sha256"]:
             raise PackageRefused(f"item {entry['id']}: no signed import record names its SHA-256")
+        if origin[0]["action"] == "derived" or entry.get("derived_from") is not None:
+            _check_derivation(entry, origin[0], by_id)
     return len(seen)
+
+
+def _check_derivation(entry: dict[str, Any], record: dict[str, Any], by_id: dict[int, Any]) -> None:
+    """A working copy: its signed `derived` record names its original, and that original's hash."""
+    if record["action"] != "derived" or record["details"].get("from") != entry.get("derived_from"):
+        raise PackageRefused(f"item {entry['id']}: its signed records do not say which item it was made from")
+    original = by_id.get(entry["derived_from"])
+    if original is not None and record["hashes"].get("original_content_sha256") != original["sha256"]:
+        raise PackageRefused(
+            f"item {entry['id']}: it was made from another file than item {original['id']} in this package"
+        )
 
 
 def verify_package(path: Path, key: bytes | None = None) -> Verified:

@@ -2,7 +2,9 @@
 
 It reads one private temporary copy of a hostile file and prints what the file says about itself
 as JSON. Limits are set before the file is opened. It never sees a key or a passphrase: the
-parent starts it with exec and an empty environment.
+parent starts it with exec and an empty environment. Run as `... --derive FILE COPY FFMPEG
+STRIP START END`, it writes a working copy (review/derive.py) beside the file instead: metadata
+removed and/or a clip cut by stream copy, and prints {} or {"refused": CODE} (media.REFUSALS).
 """
 
 import json
@@ -30,10 +32,10 @@ SAFE_IMAGE_FORMATS = (
 SAFE_VIDEO_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,wav,mp3,asf"
 
 
-def _limit() -> None:
+def _limit(output_bytes: int = OUTPUT_BYTES) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_BYTES, OUTPUT_BYTES))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
@@ -132,8 +134,76 @@ def probe_video(path: str, ffprobe: str, facts: dict[str, Any]) -> None:
         facts["gps"] = gps
 
 
+def strip_image(path: str, copy: str) -> str | None:
+    """Re-encode only the pixels (upright, as shown) into a fresh image: no EXIF, XMP, comments or text."""
+    import warnings
+
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with Image.open(path, formats=SAFE_IMAGE_FORMATS) as image:
+        if getattr(image, "n_frames", 1) > 1:
+            return "animated"
+        fmt = image.format
+        upright = ImageOps.exif_transpose(image)
+        clean = Image.frombytes(upright.mode, upright.size, upright.tobytes())
+        if upright.mode == "P" and (palette := upright.getpalette()):
+            clean.putpalette(palette)
+        if "transparency" in upright.info:  # which colour is see-through: pixels, not metadata
+            clean.info["transparency"] = upright.info["transparency"]
+        options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+        clean.save(copy, format=fmt, **options)
+    return None
+
+
+def derive_av(path: str, copy: str, ffmpeg: str, strip: bool, start: str, end: str) -> str | None:
+    """Stream copy (no re-encode) of the video and audio streams only, cut at [start, end] if given."""
+    if not ffmpeg:
+        return "no-ffmpeg"
+    cut = ["-ss", start, "-to", end] if start else []
+    clean = ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact"] if strip else []
+    subprocess.run(
+        [
+            ffmpeg, "-nostdin", "-v", "error",
+            "-protocol_whitelist", "file", "-format_whitelist", SAFE_VIDEO_FORMATS,
+            *cut, "-i", "file:" + path,
+            "-map", "0:v?", "-map", "0:a?", "-c", "copy", *clean,
+            "file:" + copy,
+        ],
+        capture_output=True,
+        timeout=CPU_SECONDS,
+        check=True,
+        env={},
+    )  # fmt: skip
+    return None
+
+
+def derive(argv: list[str]) -> int:
+    path, copy, ffmpeg, strip, start, end = argv
+    with open(path, "rb") as src:
+        head = src.read(4096)
+    media_type = sniff(head)
+    if media_type == "image/heic":
+        refused: str | None = "heic"
+    elif family(media_type) == "image":
+        refused = strip_image(path, copy) if start == "" else "clip-image"
+    elif family(media_type) == "av":
+        refused = derive_av(path, copy, ffmpeg, strip == "1", start, end)
+    else:
+        refused = "not-media"
+    print(json.dumps({"refused": refused} if refused else {}))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     forbid_network()
+    if argv[1] == "--derive":
+        import os
+
+        os.umask(0o077)
+        _limit(os.path.getsize(argv[2]) + OUTPUT_BYTES)
+        return derive(argv[2:])
     _limit()
     path = argv[1]
     ffprobe = argv[2] if len(argv) > 2 else ""

@@ -44,7 +44,7 @@ IDENTITY_FILE = "identity.key"
 SIGNING_FILE = "signing.key"
 CATALOGUE_FILE = "catalogue.sqlite"
 VAULT_DIR = "vault"
-SCHEMA_VERSION = 1  # raise with every change to review/models.py (no migrations yet)
+SCHEMA_VERSION = 2  # raise with every change to review/models.py (no migrations yet)
 
 
 @dataclass(frozen=True)

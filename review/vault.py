@@ -5,16 +5,18 @@ moved in. Staging left behind by a killed import is removed before the next one.
 """
 
 import contextlib
+import hashlib
 import io
 import os
 import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
+from crypto import Recipient, seal_stream
 from crypto.files import create_private, fsync_directory
 from review.pipeline import Runner
 
@@ -25,6 +27,35 @@ _BLOCK = 1 << 20  # copy and read-ahead size
 
 class Readable(Protocol):
     def read(self, size: int = ...) -> bytes: ...
+
+
+class Hashing:
+    """A file wrapper that hashes every byte read (an envelope) or written (an archive, an envelope)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.digest, self.size = file, hashlib.sha256(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        return self._seen(self.file.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._seen(self.file.readline(size))
+
+    def write(self, data: bytes) -> None:
+        self.file.write(self._seen(data))
+
+    def _seen(self, data: bytes) -> bytes:
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        while block := src.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Vault:
@@ -88,6 +119,19 @@ class Staging:
             out.flush()
             os.fsync(out.fileno())
         self.staged.append(digest)
+
+    def seal(self, src: BinaryIO, recipients: Sequence[Recipient]) -> tuple[str, int]:
+        """Seal src into a new staged envelope (e.g. a working copy); return its SHA-256 and size."""
+        part = self.directory / f"sealing-{secrets.token_hex(8)}"
+        with create_private(part) as out:
+            envelope = Hashing(out)
+            seal_stream(src, cast(BinaryIO, envelope), recipients)
+            out.flush()
+            os.fsync(out.fileno())
+        digest = envelope.digest.hexdigest()
+        os.replace(part, self.path(digest))
+        self.staged.append(digest)
+        return digest, envelope.size
 
     def location(self, digest: str) -> Path:
         """Where an envelope can be read now: staged, or already in the vault."""

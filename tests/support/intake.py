@@ -248,6 +248,18 @@ def deliver(station: Station, intake: Intake, bundle: Path) -> int:
     return count
 
 
+def stocked_station(template: Station, root: Path, *submissions: tuple[str, Sequence[FileSpec]]) -> Station:
+    """A copy of template holding these submissions (message, files) of one source, imported."""
+    station = template.copy_to(root / "station")
+    intake = make_intake(root / "intake", [station.recipient])
+    pin(station, intake)
+    for message, files in submissions:
+        intake.submit(message, files)
+    deliver(station, intake, root / "bundle.tar")
+    intake.close()
+    return station
+
+
 def read_outbox(path: Path, station_key: str) -> dict[str, Any]:
     """The verified manifest document of an outbox."""
     with open(path, "rb") as src:
