@@ -10,19 +10,24 @@
   unlocks, in subprocesses).
 """
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine
 
 from crypto import X25519Identity
 from submission.app import create_app
 from submission.datadir import create_data_dir
+from submission.models import Base
 from submission.settings import Settings, load_settings
 from tests.support.forms import ONION
 from tests.support.station import Station, unlock_cache
+
+POSTGRES_URL_VARIABLE = "TAMGA_TEST_DATABASE_URL"
 
 # --- the intake app -------------------------------------------------------------------------
 
@@ -40,9 +45,29 @@ def data_dir(tmp_path: Path, reviewer: X25519Identity) -> Path:
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """SQLite in the data directory, unless a test asks for PostgreSQL."""
-    return None
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """SQLite in the data directory; for tests marked postgres, PostgreSQL from
+    TAMGA_TEST_DATABASE_URL, emptied before and after."""
+    if request.node.get_closest_marker("postgres") is None:
+        yield None
+        return
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(
+            f"{POSTGRES_URL_VARIABLE} is not set: start a server with "
+            f"`bash tests/tools/postgres.sh start DIR` and export {POSTGRES_URL_VARIABLE}=$(cat DIR/url)"
+        )
+    _drop_all(url)
+    yield url
+    _drop_all(url)
+
+
+def _drop_all(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        Base.metadata.drop_all(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

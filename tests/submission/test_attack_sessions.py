@@ -3,7 +3,6 @@ source, sessions end at an absolute time, the CSRF secret changes at identificat
 first submissions of one new source at once both land."""
 
 import dataclasses
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -11,40 +10,16 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask, session
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from crypto import X25519Identity
 from crypto.codename import source_id
 from submission import sessions as sessions_module
 from submission.app import create_app
-from submission.models import Base, Source, WebSession
+from submission.models import Source, WebSession
 from submission.settings import DATABASE_FILE, Settings
 from submission.sources import get_or_create_source
 from tests.support.forms import csrf_token, new_source, post_submission, submit_token
-
-URL_VARIABLE = "TAMGA_TEST_DATABASE_URL"
-
-
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """PostgreSQL from TAMGA_TEST_DATABASE_URL for tests marked postgres, emptied before and after."""
-    if request.node.get_closest_marker("postgres") is None:
-        yield None
-        return
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        pytest.skip(f"{URL_VARIABLE} is not set (tests/tools/postgres.sh)")
-    _drop_all(url)
-    yield url
-    _drop_all(url)
-
-
-def _drop_all(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        Base.metadata.drop_all(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -1,48 +1,19 @@
 """The database: the journey against a real PostgreSQL, SQLite in WAL mode, and a schema that keeps little."""
 
 import contextlib
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import DateTime, Time, create_engine, select
+from sqlalchemy import DateTime, Time, select
 
 from crypto import X25519Identity
 from submission.models import Base, Envelope, Source, Submission, WebSession
 from submission.settings import DATABASE_FILE
 from tests.support.forms import new_source, post_submission, stored_files, submit_token
 from tests.support.journey import count, run_journey, utc_today
-
-URL_VARIABLE = "TAMGA_TEST_DATABASE_URL"
-
-
-def _drop_all(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        Base.metadata.drop_all(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """PostgreSQL from TAMGA_TEST_DATABASE_URL for tests marked postgres, emptied before and after."""
-    if request.node.get_closest_marker("postgres") is None:
-        yield None
-        return
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        pytest.skip(
-            f"{URL_VARIABLE} is not set: start a server with `bash tests/tools/postgres.sh start DIR` "
-            f"and export {URL_VARIABLE}=$(cat DIR/url)"
-        )
-    _drop_all(url)
-    yield url
-    _drop_all(url)
 
 
 @pytest.mark.postgres
