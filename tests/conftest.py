@@ -24,10 +24,13 @@ from submission.app import create_app
 from submission.datadir import create_data_dir
 from submission.models import Base
 from submission.settings import Settings, load_settings
+from tests.support import rfc_boundary
 from tests.support.forms import ONION
 from tests.support.station import Station, unlock_cache
 
 POSTGRES_URL_VARIABLE = "TAMGA_TEST_DATABASE_URL"
+
+rfc_boundary.install()
 
 # --- the intake app -------------------------------------------------------------------------
 
