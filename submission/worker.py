@@ -9,6 +9,9 @@ becoming readable again after keep-alive), in at most `head_max_bytes`. The byte
 back to gunicorn's own parser (its unreader), so parsing, limits and bodies work as before;
 only the head and what came with it in the same reads are ever held, and only in memory.
 
+A connection that is to be closed after its response lingers in the event loop, not in gunicorn's
+own graceful close: see HeadReadingWorker._linger.
+
 gunicorn's own error responses (a bad request line, 414, 431, ...) are rewritten here to carry
 the app's security headers and a fixed page instead of an echo of the request, and their log
 line carries no peer address (the log format drops the rest; see submission/logscrub.py).
@@ -18,6 +21,7 @@ import contextlib
 import errno
 import resource
 import selectors
+import socket
 import time
 from functools import partial
 from typing import Any
@@ -82,10 +86,13 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
 
     head_seconds = 10.0
     head_max_bytes = 16 * 1024
+    linger_seconds = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.head_waits: dict[TConn, _HeadWait] = {}  # in order of deadline (a fixed delay)
+        self.lingering: dict[TConn, float] = {}  # deadlines, in order (a fixed delay)
+        self._discard = bytearray(64 * 1024)  # what lingering connections still send; main thread only
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:
@@ -170,6 +177,50 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns -= 1
         conn.close()
 
+    def finish_request(self, conn: TConn, fs: Any) -> None:
+        """As gthread's, except that a connection it would close gracefully lingers instead."""
+        if fs.cancelled() or (fs.exception() is None and not fs.result()):
+            self._linger(conn)
+            return
+        super().finish_request(conn, fs)
+
+    def _linger(self, conn: TConn) -> None:
+        """Half-close, then discard what the client still sends until it closes or time is up.
+
+        Closing a socket with unread bytes makes the kernel send RST, which can destroy the response
+        before the client reads it (a 507 or 413 answered in the middle of an upload). gunicorn's
+        graceful close waits for the client's end in the event loop itself, blocking up to 2 s per
+        connection: a few clients that never close their end stalled every connection of the
+        worker. Here a lingering connection costs a file descriptor and no wait (nginx's
+        lingering close); it counts against worker_connections until it is closed.
+        """
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_linger_readable, conn))
+        except (OSError, ValueError, KeyError):  # the client is gone already
+            self.nr_conns -= 1
+            conn.close()
+            return
+        self.lingering[conn] = time.monotonic() + self.linger_seconds
+
+    def on_linger_readable(self, conn: TConn, _sock: object) -> None:
+        try:
+            received = conn.sock.recv_into(self._discard)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            received = 0
+        if not received:  # the client has closed its end: both ends are done
+            self._end_linger(conn)
+
+    def _end_linger(self, conn: TConn) -> None:
+        del self.lingering[conn]
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        self.nr_conns -= 1
+        conn.close()
+
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
@@ -180,6 +231,13 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
             expired.append(conn)
         for conn in expired:  # closed without an answer: a head this slow is not a browser's
             self._drop_head_wait(conn)
+        overdue = []
+        for conn, deadline in self.lingering.items():
+            if deadline > now:
+                break
+            overdue.append(conn)
+        for conn in overdue:
+            self._end_linger(conn)
 
     def handle(self, conn: TConn) -> Any:
         error = getattr(conn, "head_error", None)
