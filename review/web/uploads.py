@@ -5,7 +5,6 @@ would spool a large file part to /tmp. Here each file part streams into a privat
 under `<station>/incoming/`, which `staged_upload` removes when the view is done with it.
 """
 
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,17 +37,18 @@ class StagingRequest(Request):
 
 @contextmanager
 def staged_upload(field: str, missing: str) -> Iterator[tuple[Path, str]]:
-    """The uploaded file part `field` as (its private file, the name the browser gave); removed after.
+    """The uploaded file part `field` as (its private file, the name the browser gave).
 
-    Refused with `missing` when no file was chosen."""
-    upload = request.files.get(field)
-    if upload is None:
-        raise ReviewError(missing)
-    staged = Path(upload.stream.name)  # type: ignore[union-attr]
+    Refused with `missing` when no file was chosen. Every file part the request staged, this one
+    and any other, is removed afterwards."""
+    staged = [Path(part.stream.name) for part in request.files.values()]  # type: ignore[union-attr]
     try:
-        upload.stream.close()
-        if not upload.filename:
+        for part in request.files.values():
+            part.stream.close()
+        upload = request.files.get(field)
+        if upload is None or not upload.filename:
             raise ReviewError(missing)
-        yield staged, upload.filename
+        yield Path(upload.stream.name), upload.filename  # type: ignore[union-attr]
     finally:
-        os.unlink(staged)
+        for path in staged:
+            path.unlink(missing_ok=True)

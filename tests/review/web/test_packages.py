@@ -202,3 +202,16 @@ def test_verify_refuses_a_bad_path(reviewer: Browser, tmp_path: Path, path: str,
 def test_an_upload_without_a_file_is_refused(reviewer: Browser, evidence: Evidence) -> None:
     response = reviewer.post("/verify-package/upload", {}, content_type="multipart/form-data")
     assert response.status_code == 400 and "choose a package file" in response.get_data(as_text=True)
+
+
+def test_every_staged_part_of_an_upload_is_removed(
+    reviewer: Browser, evidence: Evidence, package: Path
+) -> None:
+    with open(package, "rb") as upload, open(package, "rb") as extra:
+        response = reviewer.post(
+            "/verify-package/upload",
+            {"package": (upload, "case.tar"), "other": (extra, "other.tar")},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 200
+    assert list((evidence.station.root / "incoming").iterdir()) == []
