@@ -29,7 +29,7 @@ def _item_ids(values: list[str]) -> list[int]:
     """Item numbers from ticked boxes and a typed list ("3 7 12"), in the order given."""
     found = []
     for value in (word for text in values for word in text.replace(",", " ").split()):
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise ReviewError(f"{value!r} is not an item number")
         found.append(int(value))
     return list(dict.fromkeys(found))

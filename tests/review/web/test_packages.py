@@ -101,11 +101,14 @@ def test_an_existing_path_is_never_overwritten(reviewer: Browser, evidence: Evid
     evidence.station.assert_clean(before)
 
 
-def test_an_item_number_must_be_a_number(reviewer: Browser, evidence: Evidence, tmp_path: Path) -> None:
-    response = reviewer.post("/package", {"more": "3 seven", "path": str(tmp_path / "p.tar")})
-    assert response.status_code == 400 and "&#39;seven&#39; is not an item number" in response.get_data(
-        as_text=True
-    )
+@pytest.mark.parametrize("typed", ["3 seven", "3 \u00b2", "-3"])
+def test_an_item_number_must_be_a_number(
+    reviewer: Browser, evidence: Evidence, tmp_path: Path, typed: str
+) -> None:
+    response = reviewer.post("/package", {"more": typed, "path": str(tmp_path / "p.tar")})
+    assert response.status_code == 400
+    assert "is not an item number" in response.get_data(as_text=True)
+    assert not (tmp_path / "p.tar").exists()
 
 
 def test_packaging_needs_the_form_token_and_an_unlocked_station(
