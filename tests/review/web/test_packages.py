@@ -218,3 +218,14 @@ def test_every_staged_part_of_an_upload_is_removed(
         )
     assert response.status_code == 200
     assert list((evidence.station.root / "incoming").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "lang, heading", [("ru", "Записать комплект доказательств"), ("kk", "Дәлелдер топтамасын жазу")]
+)
+def test_the_package_page_is_in_the_chosen_language(
+    reviewer: Browser, evidence: Evidence, lang: str, heading: str
+) -> None:
+    reviewer.get(f"/language/{lang}?next=/")
+    page = reviewer.get(f"/package?item={evidence.ids['pdf']}").get_data(as_text=True)
+    assert f"<h1>{heading}</h1>" in page and "Write the package" not in page
