@@ -13,7 +13,20 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from review.station import Station
-from review.web import access, dashboard, guard, i18n, inbox, item, loop, pages, viewing
+from review.web import (
+    access,
+    custody_check,
+    dashboard,
+    guard,
+    i18n,
+    inbox,
+    item,
+    loop,
+    packages,
+    pages,
+    viewing,
+    working_copies,
+)
 from review.web.desk import Desk
 from review.web.uploads import StagingRequest
 from templates import TEMPLATE_DIR
@@ -64,6 +77,6 @@ def create_app(station: Station, settings: Settings) -> Flask:
     CSRFProtect(app)
     i18n.install(app)
     pages.install(app)
-    for module in (access, inbox, item, viewing, loop, dashboard):
+    for module in (access, inbox, item, viewing, loop, dashboard, working_copies, packages, custody_check):
         app.register_blueprint(module.bp)
     return app

@@ -4,7 +4,6 @@ Each view calls the function its CLI command calls (importer, outbox, report) wi
 defaults, so a page and a command leave the same catalogue and the same custody events.
 """
 
-import os
 from pathlib import Path
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -16,15 +15,9 @@ from review import importer, items, outbox, report
 from review.errors import ReviewError
 from review.models import STATUSES, OutboxReply
 from review.web import context
+from review.web.uploads import staged_upload
 
 bp = Blueprint("loop", __name__)
-
-
-def _path(name: str) -> Path:
-    value = request.form.get(name, "").strip()
-    if not value:
-        raise ReviewError("give a path on the station")
-    return Path(value).expanduser()
 
 
 def _import(path: Path) -> importer.Report:
@@ -55,21 +48,14 @@ def import_form() -> ResponseReturnValue:
 
 @bp.post("/import/path")
 def import_path() -> ResponseReturnValue:
-    return _imported(_import(_path("path")))
+    return _imported(_import(context.path_field("path")))
 
 
 @bp.post("/import/upload")
 def import_upload() -> ResponseReturnValue:
     """The upload streamed to <station>/incoming/ (review/web/uploads.py), imported, then removed."""
-    upload = request.files.get("bundle")
-    if upload is None or not upload.filename:
-        raise ReviewError("choose a bundle file to upload")
-    staged = Path(upload.stream.name)  # type: ignore[union-attr]
-    try:
-        upload.stream.close()
+    with staged_upload("bundle", "choose a bundle file to upload") as (staged, _name):
         return _imported(_import(staged))
-    finally:
-        os.unlink(staged)
 
 
 @bp.post("/reply/<int:item_id>")
@@ -90,7 +76,7 @@ def outbox_form() -> ResponseReturnValue:
 
 @bp.post("/outbox")
 def export_outbox() -> ResponseReturnValue:
-    out = _path("path")
+    out = context.path_field("path")
     replies, acks = outbox.export_outbox(
         context.station(), context.db(), context.keys(), out, context.actor()
     )
@@ -115,7 +101,7 @@ def write_report() -> ResponseReturnValue:
     fmt = request.form.get("format", "")
     if fmt not in report.FORMATS:
         raise ReviewError(f"the format must be one of {', '.join(report.FORMATS)}")
-    out = _path("path")
+    out = context.path_field("path")
     where = items.Filter(
         *(
             request.form.get(name, "").strip() or None

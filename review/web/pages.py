@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from crypto import CryptoError
 from review.errors import ItemNotFound, PreviewUnavailable, RangeNotSatisfiable, ReviewError
+from review.package_verify import PackageRefused
 from review.web.desk import Locked
 from review.web.guard import ForeignHost, NotAdmitted
 
@@ -26,8 +27,8 @@ HEADINGS = {
 }
 
 
-def _page(status: int, detail: str = "") -> tuple[str, int]:
-    heading = HEADINGS.get(status, HEADINGS[500])
+def _page(status: int, detail: str = "", heading: object = None) -> tuple[str, int]:
+    heading = heading or HEADINGS.get(status, HEADINGS[500])
     return render_template("station/error.html", heading=heading, detail=detail, status=status), status
 
 
@@ -58,6 +59,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(RangeNotSatisfiable)
     def no_such_range(error: RangeNotSatisfiable) -> tuple[str, int]:
         return _page(416, str(error))
+
+    @app.errorhandler(PackageRefused)
+    def package_refused(error: PackageRefused) -> tuple[str, int]:
+        return _page(400, str(error), _l("This package does not verify"))
 
     @app.errorhandler(ReviewError)
     @app.errorhandler(CryptoError)
