@@ -1,12 +1,11 @@
 """The dashboard: incidents by type, region and day as SVG bar charts drawn on the station (with the
-counts as tables too), the status counts, and whether the custody log verifies."""
+counts as tables too), the status counts, and whether the custody log verifies (custody_check.py)."""
 
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from review import custody
 from review.errors import CustodyBroken
 from review.web import context, dashboard_query
 from review.web.i18n import incident_name
@@ -30,12 +29,13 @@ def bars(counts: list[tuple[str, int]]) -> list[Bar]:
 
 @bp.get("/dashboard")
 def index() -> ResponseReturnValue:
-    db = context.db()
+    """?verify=whole verifies the whole custody log again; otherwise only the events added since."""
+    db, check, key = context.db(), context.desk().custody, context.station().verify_key
     try:
-        events, head = custody.verify(db, context.station().verify_key)
-        verified, problem = True, None
+        state = check.whole(db, key) if request.args.get("verify") == "whole" else check.current(db, key)
+        problem = None
     except CustodyBroken as broken:
-        events, head, verified, problem = 0, "", False, str(broken)
+        state, problem = None, str(broken)
     charts = {
         "incident": bars([(incident_name(code), n) for code, n in dashboard_query.by_incident(db)]),
         "region": bars(dashboard_query.by_region(db)),
@@ -45,9 +45,7 @@ def index() -> ResponseReturnValue:
         "station/dashboard.html",
         charts=charts,
         counts=status_counts(db),
-        verified=verified,
+        custody=state,
         problem=problem,
-        events=events,
-        head=head,
         bar_width=BAR_WIDTH,
     )
