@@ -4,16 +4,18 @@ create_app(station, settings) builds the Flask app; review/web/server.py serves 
 """
 
 import datetime
+import importlib
 import logging
 import secrets
 from dataclasses import dataclass
 
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from review.models import Item
 from review.station import Station
-from review.web import access, dashboard, guard, i18n, inbox, item, loop, pages, viewing
+from review.web import access, dashboard, guard, i18n, inbox, item, loop, pages, sizes, viewing
 from review.web.desk import Desk
 from review.web.uploads import StagingRequest
 from templates import TEMPLATE_DIR
@@ -25,6 +27,14 @@ IDLE_MINUTES = 15
 class Settings:
     port: int
     idle_minutes: float = IDLE_MINUTES
+
+
+def warm(sessions: sessionmaker[Session]) -> None:
+    """Load what the first media request needs (review.preview, the item lookup compiled) before the
+    first request, so the first seek after unlock is as quick as the next."""
+    importlib.import_module("review.preview")
+    with sessions() as db:
+        db.get(Item, 0)
 
 
 def create_app(station: Station, settings: Settings) -> Flask:
@@ -60,10 +70,12 @@ def create_app(station: Station, settings: Settings) -> Flask:
         return {"unlocked": desk.unlocked, "actor": desk.actor if desk.unlocked else ""}
 
     app.jinja_env.globals["thumbnailable"] = viewing.thumbnailable
+    app.jinja_env.filters.update(human_size=sizes.human_size, exact_size=sizes.exact_size)
     guard.install(app)
     CSRFProtect(app)
     i18n.install(app)
     pages.install(app)
     for module in (access, inbox, item, viewing, loop, dashboard):
         app.register_blueprint(module.bp)
+    warm(sessions)
     return app
