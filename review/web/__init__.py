@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from review.models import Item
 from review.station import Station
@@ -29,12 +29,14 @@ class Settings:
     idle_minutes: float = IDLE_MINUTES
 
 
-def warm(sessions: sessionmaker[Session]) -> None:
-    """Load what the first media request needs (review.preview, the item lookup compiled) before the
-    first request, so the first seek after unlock is as quick as the next."""
+def warm(app: Flask) -> None:
+    """Load before the first request what it would wait for: review.preview and the item lookup (the
+    first seek after unlock), and the station's templates compiled (the first page of each kind)."""
     importlib.import_module("review.preview")
-    with sessions() as db:
+    with app.extensions["station.sessions"]() as db:
         db.get(Item, 0)
+    for name in app.jinja_env.list_templates(filter_func=lambda name: name.startswith("station/")):
+        app.jinja_env.get_template(name)
 
 
 def create_app(station: Station, settings: Settings) -> Flask:
@@ -77,5 +79,4 @@ def create_app(station: Station, settings: Settings) -> Flask:
     pages.install(app)
     for module in (access, inbox, item, viewing, loop, dashboard):
         app.register_blueprint(module.bp)
-    warm(sessions)
     return app
