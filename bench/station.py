@@ -29,7 +29,12 @@ a child process (this tree's code); the one-time token exchanged, the station un
 its form; then the same seeks as real `Range: bytes=` requests (time from sending the request to
 the first body byte), the play-through as 1 MiB Range requests with the server's VmRSS (from
 /proc/PID/status) sampled after each, and the inbox (`/`, a status filter, a region filter, a page
-deep in the list) requested --inbox-rounds times each: p50 and p95 of the whole response.
+deep in the list) requested --inbox-rounds times each: p50 and p95 of the whole response; and the
+dashboard: its first load after unlock (which verifies the whole custody log, one event per item
+here), --inbox-rounds later loads (which verify only the events added since), and one whole
+verification asked for again. The "first" seek is the first media request after unlock.
+
+The load average is printed at the start and the end: the figures vary with what else runs.
 
 Warm cache: the envelope was just written, so reads come from the page cache when RAM allows.
 """
@@ -82,6 +87,10 @@ def rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024 / 1e6
     raise RuntimeError("no VmRSS")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def parse_size(text: str) -> int:
@@ -340,6 +349,24 @@ def over_http(root: Path, video_id: int, size: int, seeks: int, rounds: int) -> 
                 durations.append((time.perf_counter() - began) * 1000)
                 assert response.status == 200, (page, response.status)
             timing(f"HTTP {name} ({page}, {rounds} requests)", durations, "p95", 300)
+        dashboard(browser, rounds)
+
+
+def dashboard(browser: Browser, rounds: int) -> None:
+    """The first dashboard of an unlock verifies the whole custody log; the later ones only what is new."""
+
+    def load(page: str) -> float:
+        began = time.perf_counter()
+        response, _, body = browser.request("GET", page)
+        assert response.status == 200 and b"Custody log verified" in body, (page, response.status)
+        return (time.perf_counter() - began) * 1000
+
+    first = load("/dashboard")
+    later = [load("/dashboard") for _ in range(rounds)]
+    whole = load("/dashboard?verify=whole")
+    print(f"HTTP dashboard, first of the unlock (the whole custody log verified): {first:.0f} ms")
+    timing(f"HTTP dashboard, later loads (only new events verified, {rounds} requests)", later, "p95", 300)
+    print(f"HTTP dashboard, whole log verified again on request: {whole:.0f} ms")
 
 
 def main() -> None:
@@ -354,6 +381,7 @@ def main() -> None:
     options = parser.parse_args()
     size = parse_size("256M" if options.quick else options.size)
     count = 1000 if options.quick else options.items
+    print(f"load average at the start: {load_average()}")
     workdir = Path(tempfile.mkdtemp(prefix="tamga-bench-station-", dir=options.dir))
     try:
         station, keys, video_id = build(workdir / "station", size, count)
@@ -364,6 +392,7 @@ def main() -> None:
             print("HTTP: skipped, the web UI (review/web/) is not in this tree")
         else:
             over_http(station.root, video_id, size, options.seeks, options.inbox_rounds)
+        print(f"load average at the end: {load_average()}")
     finally:
         if options.keep:
             print(f"kept {workdir}")

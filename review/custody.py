@@ -10,10 +10,11 @@ own: compare `custody head` with a head kept elsewhere (the outbox carries it to
 import datetime
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError
@@ -79,10 +80,9 @@ def signed_body(row: CustodyEvent, verify_key: VerifyKey) -> dict[str, Any]:
     return dict(body)
 
 
-def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None) -> tuple[int, str]:
-    """Check every event; return (count, head). Raise CustodyBroken naming the first bad event."""
-    previous, count, seen_head = GENESIS, 0, expected_head is None or expected_head == GENESIS
-    for row in db.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)):
+def _checked(db: Session, verify_key: VerifyKey, count: int, previous: str) -> Iterator[str]:
+    """Check, in order, each event after the first `count` (which end in hash `previous`); yield each hash."""
+    for row in db.scalars(select(CustodyEvent).where(CustodyEvent.seq > count).order_by(CustodyEvent.seq)):
         count += 1
         body = signed_body(row, verify_key)
         digest = hashlib.sha256(row.record.encode("utf-8")).hexdigest()
@@ -100,13 +100,38 @@ def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None)
                 f"its signed record {body.get('object')!r}"
             )
         previous = digest
-        seen_head = seen_head or digest == expected_head
+        yield digest
+
+
+def verify(db: Session, verify_key: VerifyKey, expected_head: str | None = None) -> tuple[int, str]:
+    """Check every event; return (count, head). Raise CustodyBroken naming the first bad event."""
+    count, previous, seen_head = 0, GENESIS, expected_head is None or expected_head == GENESIS
+    for previous in _checked(db, verify_key, 0, GENESIS):
+        count += 1
+        seen_head = seen_head or previous == expected_head
     if not seen_head:
         raise CustodyBroken(
             f"custody log broken at event {count + 1}: it is missing, with any after it; the log does not "
             f"contain head {expected_head}, so events were removed from its end"
         )
     return count, previous
+
+
+def verify_after(db: Session, verify_key: VerifyKey, count: int, head: str) -> tuple[int, str]:
+    """Check only the events after the first `count`, which an earlier verify() found to end in `head`.
+
+    Of those earlier events only the last is looked at again (still there, still hashing to `head`)
+    and their number: a change inside them is found by verify() alone, which `custody verify` runs.
+    """
+    last = db.scalars(select(CustodyEvent).where(CustodyEvent.seq == count)).first() if count else None
+    if count and (
+        last is None or last.hash != head or hashlib.sha256(last.record.encode("utf-8")).hexdigest() != head
+    ):
+        raise CustodyBroken(f"custody log broken at event {count}: it changed since it was verified")
+    if db.scalar(select(func.count()).where(CustodyEvent.seq <= count)) != count:
+        raise CustodyBroken(f"custody log broken before event {count}: events verified earlier are missing")
+    added = list(_checked(db, verify_key, count, head))
+    return count + len(added), added[-1] if added else head
 
 
 def history(db: Session, obj: str) -> list[Event]:

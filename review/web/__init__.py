@@ -4,6 +4,7 @@ create_app(station, settings) builds the Flask app; review/web/server.py serves 
 """
 
 import datetime
+import importlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
+from review.models import Item
 from review.station import Station
 from review.web import (
     access,
@@ -24,6 +26,7 @@ from review.web import (
     loop,
     packages,
     pages,
+    sizes,
     viewing,
     working_copies,
 )
@@ -38,6 +41,16 @@ IDLE_MINUTES = 15
 class Settings:
     port: int
     idle_minutes: float = IDLE_MINUTES
+
+
+def warm(app: Flask) -> None:
+    """Load before the first request what it would wait for: review.preview and the item lookup (the
+    first seek after unlock), and the station's templates compiled (the first page of each kind)."""
+    importlib.import_module("review.preview")
+    with app.extensions["station.sessions"]() as db:
+        db.get(Item, 0)
+    for name in app.jinja_env.list_templates(filter_func=lambda name: name.startswith("station/")):
+        app.jinja_env.get_template(name)
 
 
 def create_app(station: Station, settings: Settings) -> Flask:
@@ -73,6 +86,7 @@ def create_app(station: Station, settings: Settings) -> Flask:
         return {"unlocked": desk.unlocked, "actor": desk.actor if desk.unlocked else ""}
 
     app.jinja_env.globals["thumbnailable"] = viewing.thumbnailable
+    app.jinja_env.filters.update(human_size=sizes.human_size, exact_size=sizes.exact_size)
     guard.install(app)
     CSRFProtect(app)
     i18n.install(app)

@@ -3,7 +3,7 @@
 One person, one browser: the one-time token printed by `serve` is exchanged once for a browser
 secret kept in the session cookie. Unlocking puts the station's keys in this process's memory only;
 Lock, the idle timeout and the end of the process drop them, with every message decrypted for the
-search and the thumbnails kept for the inbox.
+search, the thumbnails kept for the inbox and what was verified of the custody log.
 
 Warning: holds private keys and decrypted messages; never log it or put it in a page.
 """
@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from review.errors import ReviewError
 from review.station import Keys, Station
+from review.web.custody_state import CustodyCheck
 
 
 class Desk:
@@ -33,6 +34,7 @@ class Desk:
         self.messages: dict[int, str] = {}  # item id -> text, for the search; dropped on lock
         self.opened: set[int] = set()  # messages shown this session: their `opened` event is written
         self.thumbnails: OrderedDict[int, object] = OrderedDict()  # item id -> rendered, newest last
+        self.custody = CustodyCheck()  # how much of the custody log this unlock has verified
 
     def __repr__(self) -> str:
         return "Desk(...)"
@@ -60,6 +62,7 @@ class Desk:
             self.messages.clear()
             self.opened.clear()
             self.thumbnails.clear()
+        self.custody.forget()
 
     def expire_if_idle(self) -> bool:
         """Lock when idle too long; True when the keys are (now) gone."""

@@ -2,15 +2,14 @@
 
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from review import outbox, taxonomy
 from review.catalogue import REVIEW_STATUSES
 from review.items import Filter
-from review.models import Item, OutboxReply
 from review.web import context
 from review.web.inbox_query import InboxFilter, inbox, parse_day, regions, status_counts
 from review.web.search import message_hits
+from review.web.submission_query import replies_to, submission_items
 
 bp = Blueprint("inbox", __name__)
 
@@ -49,16 +48,10 @@ def index() -> ResponseReturnValue:
 @bp.get("/submission/<submission>")
 def submission(submission: str) -> ResponseReturnValue:
     db = context.db()
-    found = list(
-        db.scalars(select(Item).where(Item.submission == submission).order_by(Item.item_no, Item.id))
-    )
+    found = submission_items(db, submission)
     if not found:
         abort(404)
-    replies = list(
-        db.scalars(
-            select(OutboxReply).where(OutboxReply.item_id.in_([i.id for i in found])).order_by(OutboxReply.id)
-        )
-    )
+    replies = replies_to(db, found)
     return render_template(
         "station/submission.html",
         submission=submission,

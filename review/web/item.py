@@ -10,12 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from review import catalogue, items, taxonomy
 from review.errors import ReviewError
 from review.models import Item
-from review.web import context, viewing
+from review.web import context, item_query, viewing
 from review.web.places import region_choices
 
 bp = Blueprint("item", __name__, url_prefix="/item")
@@ -45,16 +44,6 @@ def _message(item: Item) -> str | None:
 def show(item_id: int) -> ResponseReturnValue:
     db = context.db()
     item = items.get_item(db, item_id)
-    near = [(items.get_item(db, other), distance) for other, distance in items.near_duplicates(db, item)]
-    same = list(
-        db.scalars(
-            select(Item).where(
-                Item.content_sha256 == item.content_sha256,
-                Item.id != item.id,
-                Item.content_sha256.is_not(None),
-            )
-        )
-    )
     return render_template(
         "station/item.html",
         item=item,
@@ -63,8 +52,8 @@ def show(item_id: int) -> ResponseReturnValue:
         identifying=items.identifying_of(item),
         notes=items.notes_of(db, item.id),
         history=items.history(db, item.id),
-        near=near,
-        same=same,
+        near=item_query.near_duplicates(db, item),
+        same=item_query.same_content(db, item),
         message=_message(item),
         view=viewing.describe(item),
         groups=taxonomy.groups(),

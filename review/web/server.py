@@ -16,6 +16,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from review import netguard
 from review.errors import ReviewError
+from review.web import warm
 from review.web.desk import Desk
 
 IDLE_CHECK_SECONDS = 10
@@ -70,6 +71,7 @@ def serve(server: LoopbackServer, announce: Callable[[str], None]) -> None:
     """Announce the one-time address and serve until interrupted; the keys go with the process."""
     desk: Desk = server.station_app.extensions["station.desk"]
     assert desk.token is not None
+    warm(server.station_app)  # before the address is printed, so it keeps no request waiting
     stop = threading.Event()
 
     def lock_when_idle() -> None:

@@ -76,4 +76,4 @@ def test_the_dashboard_charts_and_custody_state(reviewer: Browser, evidence: Evi
     con.execute("UPDATE custody_events SET hash = 'x' WHERE seq = 2")
     con.commit()
     con.close()
-    assert "does not verify" in reviewer.get("/dashboard").get_data(as_text=True)
+    assert "does not verify" in reviewer.get("/dashboard?verify=whole").get_data(as_text=True)
