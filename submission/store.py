@@ -176,10 +176,15 @@ class EnvelopeStore:
         """Delete `*.part` files no live writer holds (left by a killed process); return how many.
 
         In a directory of resumable uploads (`directory`), `keep(name)` spares the parts of
-        uploads still open; it is asked while the part is locked, so no writer can begin then.
+        uploads still open. It is asked first without the lock, so that the sweep (run by every
+        new upload) never locks a live upload's part: a source's PATCH or final commit at that
+        moment would find it locked and be refused. Only a part with no upload is locked, and
+        asked again under the lock, since its creator holds the lock until its row exists.
         """
         removed = 0
         for part in (directory or self.directory).glob("*" + PART_SUFFIX):
+            if keep is not None and keep(part.name.removesuffix(PART_SUFFIX)):
+                continue
             try:
                 fd = os.open(part, os.O_RDONLY)
             except FileNotFoundError:
