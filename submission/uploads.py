@@ -130,10 +130,10 @@ class Uploads:
         return envelope
 
     def append(self, db: Session, upload: Upload, offset: int, source: str) -> int:
-        """Write the request's body at `offset`; return the new durable offset.
+        """Write the request's body at `offset`; return the new offset.
 
-        Bytes that arrived before a cut connection are kept (fsynced, then recorded), so the
-        client resumes after them. A body that is not the start of an envelope to the station's
+        Bytes that arrived before a cut connection are kept (recorded), so the client resumes
+        after them. A body that is not the start of an envelope to the station's
         recipients, of this length, removes the upload.
         """
         if offset != upload.offset:
