@@ -23,10 +23,12 @@ MB means 10^6 bytes. Everything lives in a temporary directory under /tmp (--dir
     (performance.memory, sampled: the page's heap, not the workers').
     Flat means the large file's peak within 32 MB of the small one's.
 (3) Server: `tamga-intake serve` (gthread). tus: a file sealed beforehand (in this process) is
-    uploaded with a Python tus client (tests/support/tus.py) in 4 MiB PATCHes, then committed;
+    uploaded with a Python tus client (tests/support/tus.py) in 4 MiB PATCHes (the page's piece
+    size), then committed;
     no-JS: the same size as one multipart POST /submit (bench/intake.py's client), sealed by the
     server; bare: bench/intake.py's bare endpoint (writes the bytes, no sealing). Worker CPU =
-    utime + stime of the workers over the run; CPU s per GB and wall MB/s for each.
+    utime + stime of the workers over the run; CPU s per GB and wall MB/s for each, the best of
+    --rounds rounds run in turn (on a shared machine, other load only ever adds).
 """
 
 import argparse
@@ -201,8 +203,11 @@ def sealing(base: Path, args: argparse.Namespace) -> None:
         print(f"  growth: renderer {growth:+.1f} MB, JS heap {heap:+.1f} MB (within 32 MB: {ok})")
 
 
-def server(base: Path, size: int) -> None:
-    print(f"\n(3) intake worker CPU and MB/s, {size_label(size)}: tus (sealed beforehand) vs no-JS vs bare")
+def server(base: Path, size: int, rounds: int) -> None:
+    print(
+        f"\n(3) intake worker CPU and MB/s, {size_label(size)}: tus (sealed beforehand) vs no-JS vs bare,"
+        f" {rounds} rounds in turn; each path's best round counts (other load only adds)"
+    )
     data = os.urandom(16 * MiB)
     figures: dict[str, tuple[float, float]] = {}
     with running_intake(base / "intake") as intake, bare_server(base, intake.data_dir) as bare:
@@ -214,7 +219,7 @@ def server(base: Path, size: int) -> None:
         visitor.new_source()
         token = visitor.submit_token()
         cookie = visitor.cookie_header()
-        for name in ("tus", "no-JS", "bare"):
+        for name in ("tus", "no-JS", "bare") * rounds:
             workers = (lambda: proc.children(bare_process.pid)) if name == "bare" else intake.worker_pids
             os.sync()
             cpu_before = proc.cpu_seconds(workers())
@@ -232,7 +237,8 @@ def server(base: Path, size: int) -> None:
                 )
             seconds = time.perf_counter() - start
             cpu = proc.cpu_seconds(workers()) - cpu_before
-            figures[name] = (cpu / (size / 1e9), size / seconds / MB)
+            best_cpu, best_rate = figures.get(name, (float("inf"), 0.0))
+            figures[name] = (min(best_cpu, cpu / (size / 1e9)), max(best_rate, size / seconds / MB))
             print(
                 f"  {name:6}: {seconds:6.2f} s {size / seconds / MB:7.1f} MB/s,"
                 f" worker CPU {cpu:5.2f} s = {cpu / (size / 1e9):5.2f} s per GB  (status {status})"
@@ -240,6 +246,8 @@ def server(base: Path, size: int) -> None:
             for path in intake.store_dir.glob("*.age"):
                 if path.stat().st_size > MiB:
                     path.unlink()
+    for name, (cpu_per_gb, rate) in figures.items():
+        print(f"  best {name:6}: {cpu_per_gb:5.2f} s per GB, {rate:7.1f} MB/s")
     ratio = figures["tus"][0] / figures["no-JS"][0]
     speed = figures["tus"][1] / figures["bare"][1]
     print(
@@ -259,7 +267,7 @@ def run(args: argparse.Namespace) -> None:
     base = Path(tempfile.mkdtemp(prefix="tamga-bench-browser-", dir=args.dir))
     try:
         sealing(base, args)
-        server(base, args.server_size)
+        server(base, args.server_size, args.rounds)
         print(f"\nload average at the end: {' '.join(proc.load_average())}")
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -279,6 +287,7 @@ def main() -> int:
     parser.add_argument(
         "--server-size", type=parse_size, default=parse_size("256M"), help="server upload (default 256M)"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="server rounds (default 3)")
     parser.add_argument("--quick", action="store_true", help="32M sealing, 128M memory, 32M server")
     parser.add_argument("--dir", default="/tmp", help="where the temporary directory goes")
     args = parser.parse_args()
