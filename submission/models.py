@@ -132,8 +132,9 @@ class Upload(Base):
     """A resumable upload of one envelope sealed in the source's browser, not yet committed.
 
     Known by a random id and a keyed hash of its session (never the session itself); its part
-    is `<data dir>/uploads/<storage_name>.part`. `offset` is the last fsynced length. The only
-    time is the day it expires; committed or expired, the row is deleted.
+    is `<data dir>/uploads/<storage_name>.part`. `offset` is the length its last piece left
+    (fsynced once complete; submission/boots.py). The only time is the day it expires;
+    committed or expired, the row is deleted.
     """
 
     __tablename__ = "uploads"

@@ -39,6 +39,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.new = token is None
         self.modified = False
         self.retired: str | None = None
+        self.stored_expires: int | None = None  # the row's, as loaded
 
     def regenerate(self) -> None:
         """A new cookie token, and a new absolute end, when the session starts to stand for a
@@ -87,11 +88,17 @@ class DatabaseSessionInterface(SessionInterface):
                 row = db.get(WebSession, _hash(token))
                 now = time.time()
                 if row is not None and row.expires > now and row.ends > now:
-                    return ServerSession(json.loads(row.data), token, row.ends)
+                    session = ServerSession(json.loads(row.data), token, row.ends)
+                    session.stored_expires = row.expires
+                    return session
         return ServerSession()
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
+        if self._unchanged(session):  # most requests (every tus piece): no database write
+            response.set_cookie(COOKIE_NAME, str(session.token), path="/", httponly=True, samesite="Strict")
+            response.vary.add("Cookie")
+            return
         with self.session_factory() as db, db.begin():
             for old in (session.retired, None if session else session.token):
                 if old is not None:
@@ -120,6 +127,14 @@ class DatabaseSessionInterface(SessionInterface):
             )
         response.set_cookie(COOKIE_NAME, session.token, path="/", httponly=True, samesite="Strict")
         response.vary.add("Cookie")
+
+    def _unchanged(self, session: ServerSession) -> bool:
+        """Nothing to write: same data, same row, and the same rounded expiry as stored."""
+        if session.modified or session.token is None or session.retired is not None or not session:
+            return False
+        if session.ends is None or session.stored_expires is None:
+            return False
+        return session.stored_expires == min(_rounded_up(int(time.time()) + self.lifetime), session.ends)
 
     def _make_room(self, db: Session) -> None:
         """Keep sessions of visitors not logged in under the cap by evicting the oldest of them."""

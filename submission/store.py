@@ -92,7 +92,7 @@ class PendingEnvelope:
         with contextlib.suppress(OSError):
             os.rename(self._final, self._part)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Append, claiming room first: DiskFullError rather than eat into the reserve."""
         end = self._written + len(data)
         if self._reserve is not None and end > self._claimed:

@@ -2,10 +2,12 @@
 
 Each upload is one envelope, written as a private `*.part` through submission/store.py in
 `<data dir>/uploads/` (beside the store, so the store's stale-part cleaning never takes a part
-that waits between pieces), and one row (models.Upload) holding its last fsynced offset: a worker
-killed mid-piece costs the client a HEAD and a retry from there. What can be checked without a
-key is checked as the bytes arrive (crypto.check_unverified_prefix); an upload that fails it is
-removed at once. Committing moves complete uploads into one submission, all or none.
+that waits between pieces), and one row (models.Upload) holding the offset written by the last
+piece: a worker killed mid-piece costs the client a HEAD and a retry from there. The part is
+fsynced once, when complete; after a crash of the machine every incomplete upload is forgotten
+(submission/boots.py). What can be checked without a key is checked as the bytes arrive
+(crypto.check_unverified_prefix); an upload that fails it is removed at once. Committing moves
+complete uploads into one submission, all or none.
 """
 
 import datetime
@@ -21,15 +23,16 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from crypto import HeaderError, check_unverified_prefix, max_sealed_size
 from crypto.files import fsync_directory
+from submission.boots import current_boot_id, once_per_boot
 from submission.errors import BadSubmission, NotFound, TooLarge, UploadConflict, UploadInterrupted
 from submission.models import Envelope, Submission, Upload, today
+from submission.piece_body import READ_SIZE, open_body
 from submission.receiver import NOTHING_TO_SEND
 from submission.sources import get_or_create_source
 from submission.store import EnvelopeStore, PendingEnvelope
 from submission.submit import Intake
 
 UPLOADS_DIR = "uploads"
-READ_SIZE = 1024 * 1024  # per piece being written: fewer, larger reads cost the worker a third less CPU
 MAX_METADATA_BYTES = 8192  # the JSON of a base name and a declared type (255 characters each)
 MESSAGE_ITEM = 0
 
@@ -43,6 +46,8 @@ class Uploads:
         self.limits = intake.settings.limits
         self.directory: Path = intake.settings.data_dir / UPLOADS_DIR
         self.directory.mkdir(mode=0o700, exist_ok=True)
+        # Without a boot id a crash cannot be told from a killed worker: fsync every piece.
+        self.sync_each_piece = current_boot_id() is None
 
     @property
     def max_total(self) -> int:
@@ -125,10 +130,10 @@ class Uploads:
         return envelope
 
     def append(self, db: Session, upload: Upload, offset: int, source: str) -> int:
-        """Write the request's body at `offset`; return the new durable offset.
+        """Write the request's body at `offset`; return the new offset.
 
-        Bytes that arrived before a cut connection are kept (fsynced, then recorded), so the
-        client resumes after them. A body that is not the start of an envelope to the station's
+        Bytes that arrived before a cut connection are kept (recorded), so the client resumes
+        after them. A body that is not the start of an envelope to the station's
         recipients, of this length, removes the upload.
         """
         if offset != upload.offset:
@@ -158,7 +163,8 @@ class Uploads:
         sock = request.environ.get("gunicorn.socket")
         prefix = None if upload.header_checked else bytearray(envelope.read_start(upload.offset))
         recipients = list(self.intake.settings.recipients)
-        stream = request.stream
+        body = open_body(request.environ, request.stream.read, request.content_length)
+        buffer = memoryview(bytearray(READ_SIZE))
         with self.intake.watchdog.watch(sock, None) as watch:
             watch.require_rate(limits.min_upload_bytes_per_second, limits.upload_rate_window_seconds)
             if sock is not None:
@@ -166,16 +172,17 @@ class Uploads:
             try:
                 while envelope.size < upload.length:  # never a read past it: a maximum, werkzeug says 413
                     try:
-                        block = stream.read(min(READ_SIZE, upload.length - envelope.size))
+                        count = body.readinto(buffer[: min(READ_SIZE, upload.length - envelope.size)])
                     except RequestEntityTooLarge:
                         raise TooLarge() from None
                     except (ClientDisconnected, OSError):
                         watch.check()  # a body cut for being too slow says so
                         raise UploadInterrupted() from None
                     watch.check()
-                    watch.arrived(len(block))
-                    if not block:
+                    watch.arrived(count)
+                    if not count:
                         return
+                    block = buffer[:count]
                     if prefix is not None:
                         prefix += block
                         if check_unverified_prefix(bytes(prefix), upload.length, recipients) is not None:
@@ -186,9 +193,13 @@ class Uploads:
                     sock.settimeout(None)
 
     def _record(self, db: Session, upload: Upload, envelope: PendingEnvelope) -> None:
-        """fsync what arrived, then record it as the offset; only then is it acknowledged."""
+        """Record what arrived as the offset (fsynced first if that completes the upload); only
+        then is it acknowledged. Room claimed past it goes back to the reserve."""
         try:
-            envelope.sync()
+            if envelope.size == upload.length or self.sync_each_piece:
+                envelope.sync()
+            else:
+                envelope.cut_to(envelope.size)
             upload.offset = envelope.size
             db.commit()
         finally:
@@ -273,12 +284,22 @@ def remove_expired(db: Session, store: EnvelopeStore, directory: Path) -> int:
     """Delete every upload past its day and the parts no upload owns; return how many uploads.
 
     At start-up, lazily on new uploads, and by `tamga-intake purge`: nothing of them is left.
+    The first call after a reboot also forgets every incomplete upload (submission/boots.py).
     """
+    boot_id = current_boot_id()
+    if boot_id is not None and directory.is_dir():
+        once_per_boot(directory, boot_id, lambda: _forget_incomplete(db))
     result = cast(CursorResult[tuple[()]], db.execute(delete(Upload).where(Upload.expires_day <= today())))
     removed = result.rowcount
     db.commit()
     remove_orphans(db, store, directory)
     return removed
+
+
+def _forget_incomplete(db: Session) -> None:
+    """The rows of uploads not yet complete: their parts' unsynced bytes may be lost."""
+    db.execute(delete(Upload).where(Upload.offset < Upload.length))
+    db.commit()
 
 
 def remove_orphans(db: Session, store: EnvelopeStore, directory: Path) -> int:

@@ -9,10 +9,11 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 # script-src and connect-src are for the submit page's one script (submission/page_script.py):
 # our own file only, pinned by its integrity hash, talking to our own /uploads; no inline script,
-# no eval.
+# no eval. worker-src blob: is for its seal workers, started from that same script fetched again
+# with the same hash (docs/threat-model.md).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src blob:; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -3,9 +3,13 @@
 // ordinary form POST commits the uploads and the server answers with the usual confirmation.
 // When it cannot (no streams, no crypto, an old browser, or this script failing to load), the
 // plain form posts as it does with JavaScript off.
+//
+// The same script runs in the seal workers (pool.js), where it only serves sealing jobs.
 import { Upload } from "tus-js-client"
+import { SealPool } from "./pool.js"
 import { Progress } from "./progress.js"
-import { encrypterFor, fileMetadata, messageText, sealFile, sealSmall } from "./seal.js"
+import { encrypterFor, fileMetadata, messageText, sealFile, sealFileInPool, sealSmall } from "./seal.js"
+import { serveSealing } from "./sealworker.js"
 import { uploadEnvelope } from "./upload.js"
 
 const COMMIT_PATH = "/submit/sealed"
@@ -26,8 +30,10 @@ function capable(form) {
   )
 }
 
-// The sealed envelopes of one submission, in upload order; `row` is the progress row.
-async function sealAll(form, encrypter, panel) {
+// The sealed envelopes of one submission, in upload order; `row` is the progress row. File
+// contents are sealed by the seal workers when there are any, else on this thread.
+async function sealAll(form, recipients, pool, panel) {
+  const encrypter = encrypterFor(recipients)
   const envelopes = []
   const rows = []
   const text = messageText(form.elements.message.value)
@@ -40,7 +46,7 @@ async function sealAll(form, encrypter, panel) {
   for (const file of form.elements.files.files) {
     item += 1
     const metadata = await sealSmall(encrypter, fileMetadata(file))
-    const content = await sealFile(encrypter, file)
+    const content = pool === null ? await sealFile(encrypter, file) : await sealFileInPool(pool, recipients, file)
     rows.push({ label: file.name, size: metadata.size + content.size })
     const row = rows.length - 1
     envelopes.push({ kind: "file-metadata", item, body: metadata, size: metadata.size, row })
@@ -69,9 +75,11 @@ function commit(form, ids) {
 }
 
 class Submission {
-  constructor(form, panel) {
+  constructor(form, panel, script) {
     this.form = form
     this.panel = panel
+    this.script = script
+    this.pool = null
     this.progress = new Progress(panel)
     this.current = null // the tus upload in flight
     this.done = [] // upload ids complete on the server
@@ -87,8 +95,10 @@ class Submission {
   async run() {
     this.lock(true)
     try {
-      const encrypter = encrypterFor(this.form.dataset.recipients.trim().split(/\s+/))
-      const { envelopes, rows } = await sealAll(this.form, encrypter, this.panel)
+      const recipients = this.form.dataset.recipients.trim().split(/\s+/)
+      if (this.form.elements.files.files.length > 0) this.pool = await SealPool.start(this.script)
+      if (this.cancelled) return this.closePool()
+      const { envelopes, rows } = await sealAll(this.form, recipients, this.pool, this.panel)
       this.progress.start(rows)
       for (const envelope of envelopes) {
         if (this.cancelled) return
@@ -113,10 +123,12 @@ class Submission {
         this.done.push(id)
       }
       if (this.cancelled) return
+      this.closePool()
       this.progress.say(this.panel.dataset.committing)
       window.removeEventListener("beforeunload", this.warnOnLeave)
       commit(this.form, this.done)
     } catch (error) {
+      this.closePool()
       if (this.cancelled) return
       this.forget()
       this.progress.say(this.panel.dataset.failed)
@@ -128,10 +140,16 @@ class Submission {
     this.cancelled = true
     if (this.current !== null) this.current.abort(true).catch(() => {})
     this.current = null
+    this.closePool()
     this.forget()
     this.progress.hide()
     this.lock(false)
     this.form.querySelector(".upload-cancelled").hidden = false
+  }
+
+  closePool() {
+    if (this.pool !== null) this.pool.close()
+    this.pool = null
   }
 
   // Ask the server to delete what was uploaded (it would expire anyway).
@@ -150,7 +168,14 @@ class Submission {
   }
 }
 
-function enhance() {
+// The page script's own address and integrity hash, for the seal workers: known only while
+// it runs.
+function thisScript() {
+  const script = document.currentScript
+  return script === null || !script.src ? null : { src: script.src, integrity: script.integrity }
+}
+
+function enhance(script) {
   const form = document.querySelector("form.submit-form")
   const panel = document.querySelector(".upload-panel")
   if (form === null || panel === null || !capable(form)) return
@@ -161,7 +186,7 @@ function enhance() {
     event.preventDefault()
     if (running !== null) return
     form.querySelector(".upload-cancelled").hidden = true
-    running = new Submission(form, panel)
+    running = new Submission(form, panel, script)
     running.run().finally(() => {
       if (running !== null && running.done.length === 0) running = null
     })
@@ -174,4 +199,5 @@ function enhance() {
   form.querySelector(".upload-reload-note").hidden = false
 }
 
-enhance()
+if (typeof document === "undefined") serveSealing(self)
+else enhance(thisScript())

@@ -1,6 +1,11 @@
 // Sealing in the page: the same three envelope kinds the no-JS path writes (crypto/FORMAT.md),
 // with typage (npm age-encryption), to the station recipients the form publishes.
+import { hkdf } from "@noble/hashes/hkdf.js"
+import { sha256 } from "@noble/hashes/sha2.js"
 import { Encrypter } from "age-encryption"
+import { TAG_BYTES, sealChunks, sealedPayloadSize } from "./chunks.js"
+
+const PAYLOAD_NONCE_BYTES = 16
 
 // The no-JS path's bound on a file's base name (submission/receiver.py MAX_NAME_CHARS).
 const MAX_NAME_CHARS = 255
@@ -41,4 +46,52 @@ export async function sealSmall(encrypter, text) {
 export async function sealFile(encrypter, file) {
   const sealed = await encrypter.encrypt(file.stream())
   return { stream: sealed, size: sealed.size(file.size) }
+}
+
+// A file's content sealed by the seal workers (pool.js): typage writes the header (the stanzas
+// and their MAC) and the payload nonce, and hands the file key to a recipient of ours that adds
+// no stanza; the payload key is derived from it as age does, and checked against the final
+// chunk typage sealed.
+async function headerAndPayloadKey(recipients) {
+  let fileKey = null
+  const encrypter = encrypterFor(recipients)
+  encrypter.addRecipient({
+    wrapFileKey(key) {
+      fileKey = key.slice()
+      return []
+    },
+  })
+  const empty = await encrypter.encrypt(new Uint8Array(0)) // header, payload nonce, empty final chunk
+  const start = empty.slice(0, empty.length - TAG_BYTES)
+  const nonce = start.subarray(start.length - PAYLOAD_NONCE_BYTES)
+  const key = hkdf(sha256, fileKey, nonce, new TextEncoder().encode("payload"), 32)
+  const check = sealChunks(key, new Uint8Array(0), 0, true)
+  if (check.some((byte, i) => byte !== empty[start.length + i])) throw new Error("the payload key is not typage's")
+  return { start, key }
+}
+
+function prepend(first, stream) {
+  const reader = stream.getReader()
+  return new ReadableStream(
+    {
+      start(controller) {
+        controller.enqueue(first)
+      },
+      async pull(controller) {
+        const { done, value } = await reader.read()
+        if (done) controller.close()
+        else controller.enqueue(value)
+      },
+      cancel(reason) {
+        return reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+// The same envelope as sealFile's, its payload sealed by `pool`.
+export async function sealFileInPool(pool, recipients, file) {
+  const { start, key } = await headerAndPayloadKey(recipients)
+  return { stream: prepend(start, pool.payload(key, file)), size: start.length + sealedPayloadSize(file.size) }
 }
