@@ -4,15 +4,17 @@ reads and decrypts.
 hashlib, file writes and pyca's ChaCha20-Poly1305 all release the GIL on large buffers, so the
 ciphertext's copy into the vault and the plaintext's SHA-256 run beside the decryption instead of
 after it. That pays only when a core is idle: on a busy machine the hand-over costs more than it
-overlaps (bench/seal.py prints both), so `runner()` picks. The queue is bounded: memory stays flat.
+overlaps (bench/seal.py prints both), so `runner()` picks, by the same test as crypto's own
+streams (crypto.overlap.second_core_idle). The queue is bounded: memory stays flat.
 """
 
-import os
 import queue
 import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
+
+from crypto.overlap import second_core_idle
 
 
 class Runner(Protocol):
@@ -101,5 +103,4 @@ class Inline:
 
 def runner() -> Worker | Inline:
     """A worker thread when this process may use a core that is idle now, else Inline."""
-    cpus = len(os.sched_getaffinity(0))
-    return Worker() if cpus > 1 and os.getloadavg()[0] <= cpus - 1 else Inline()
+    return Worker() if second_core_idle() else Inline()
