@@ -67,18 +67,25 @@ def fill(src: BinaryIO, buffer: bytearray) -> int:
     return filled
 
 
-def read_batches(src: BinaryIO, size: int) -> Iterator[tuple[memoryview, bool]]:
-    """Yield src in views of `size` bytes (the last may be shorter or empty), each with whether
-    it is the last. Two buffers take turns, one read ahead: a view is valid until the next one."""
-    buffers = (bytearray(size), bytearray(size))
-    current = 0
-    filled = fill(src, buffers[0])
+def read_batches(src: BinaryIO, unit: int) -> Iterator[tuple[memoryview, bool]]:
+    """Yield src in views of BATCH_CHUNKS units (the last may be shorter or empty), each with
+    whether it is the last; one is read ahead. A view is valid only until the next is asked for.
+
+    The first view is of one unit, so a small envelope never pays for the 1 MiB buffers.
+    """
+    first = bytearray(unit)
+    filled = fill(src, first)
+    if filled < unit:
+        yield memoryview(first)[:filled], True
+        return
+    buffers = (first, bytearray(unit * BATCH_CHUNKS), bytearray(unit * BATCH_CHUNKS))
+    current, ahead = 0, 1
     while True:
-        following = fill(src, buffers[1 - current]) if filled == size else 0
+        following = fill(src, buffers[ahead]) if filled == len(buffers[current]) else 0
         yield memoryview(buffers[current])[:filled], not following
         if not following:
             return
-        current = 1 - current
+        current, ahead = ahead, 3 - ahead  # the big buffers take turns; the first is done with
         filled = following
 
 
@@ -93,9 +100,10 @@ def seal_payload(src: BinaryIO, dst: BinaryIO, file_key: bytes) -> None:
     """Write the nonce and every chunk of src, sealed, to dst, a batch at a time."""
     aead = start_payload(dst, file_key)
     counter = 0
-    batches = read_batches(src, BATCH_CHUNKS * CHUNK_SIZE)
+    batches = read_batches(src, CHUNK_SIZE)
     plaintext, last_batch = next(batches)
-    with writer_for(dst, BATCH_CHUNKS * SEALED_CHUNK_SIZE, overlap=not last_batch) as out:
+    room = SEALED_CHUNK_SIZE * (1 if last_batch else BATCH_CHUNKS)  # the first batch is one chunk
+    with writer_for(dst, room, overlap=not last_batch) as out:
         while True:
             buffer = out.buffer()
             sealed = memoryview(buffer)
@@ -185,7 +193,7 @@ def _verified(src: BinaryIO, open_chunk: Callable[[bytes, memoryview], _T | None
     bytes is named as such: a chunk that verifies only under the other last-flag is told apart.
     """
     counter = 0
-    for batch, last_batch in read_batches(src, BATCH_CHUNKS * SEALED_CHUNK_SIZE):
+    for batch, last_batch in read_batches(src, SEALED_CHUNK_SIZE):
         if not batch:
             raise PayloadError("payload ends without its final chunk: the envelope is truncated")
         chunks = -(-len(batch) // SEALED_CHUNK_SIZE)
@@ -223,9 +231,10 @@ def open_payload(src: BinaryIO, dst: BinaryIO, file_key: bytes, nonce: bytes) ->
     """
     aead = Aead(payload_key(file_key, nonce))
     size = 0
-    batch_size = BATCH_CHUNKS * CHUNK_SIZE
-    overlap = _longer_than(src, BATCH_CHUNKS * SEALED_CHUNK_SIZE)
-    with writer_for(dst, batch_size, overlap) as out:
+    left = _bytes_left(src)
+    chunks = BATCH_CHUNKS if left is None else min(BATCH_CHUNKS, max(1, -(-left // SEALED_CHUNK_SIZE)))
+    batch_size = chunks * CHUNK_SIZE  # whole chunks: after a flush there is room for the next one
+    with writer_for(dst, batch_size, overlap=left is None or left > SEALED_CHUNK_SIZE) as out:
         buffer, filled = out.buffer(), 0
 
         def open_into(nonce: bytes, sealed: memoryview) -> int | None:
@@ -247,12 +256,12 @@ def open_payload(src: BinaryIO, dst: BinaryIO, file_key: bytes, nonce: bytes) ->
     return size
 
 
-def _longer_than(src: BinaryIO, size: int) -> bool:
-    """Whether src has more than size bytes left; False when it cannot tell (not seekable)."""
+def _bytes_left(src: BinaryIO) -> int | None:
+    """How many bytes src has left, or None when it cannot tell (not seekable)."""
     try:
         here = src.tell()
         end = src.seek(0, os.SEEK_END)
         src.seek(here)
     except (OSError, AttributeError, ValueError):
-        return False
-    return end - here > size
+        return None
+    return end - here

@@ -102,8 +102,9 @@ def test_seal_and_open_stream_round_trip_at_batch_boundaries(mode: str, size: in
     assert opened.getvalue() == plaintext
     assert crypto.open_bytes(envelope, [_identity()]) == plaintext
     assert len(envelope) - _header_size(envelope) == size + 16 * max(1, -(-size // CHUNK))
-    threaded = mode == "write-behind" and size > BATCH
-    # The header and nonce are written by the caller; the batches by the thread when it runs.
+    threaded = mode == "write-behind" and size > CHUNK
+    # The header and nonce are written by the caller; the batches by the thread, which starts
+    # only when there is more than one chunk.
     assert (WRITER in sealed.writers) is threaded
     assert (WRITER in opened.writers) is threaded
 
