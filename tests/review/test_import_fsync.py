@@ -34,7 +34,8 @@ def _bundle(tmp_path: Path, station: Station, intake: Intake) -> tuple[Path, lis
 
 
 def _threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(("tamga-fsync", "tamga-import"))]
+    ours = ("tamga-fsync", "tamga-import", "tamga-worker")
+    return [t.name for t in threading.enumerate() if t.name.startswith(ours)]
 
 
 @pytest.mark.usefixtures("runner")
