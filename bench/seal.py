@@ -14,14 +14,14 @@ What is measured, for each size (a fresh file of os.urandom bytes):
 
 * ceilings: raw ChaCha20-Poly1305 IETF over 64 KiB chunks (a counter nonce, no header, no STREAM
   bookkeeping, one thread), once through each binding: PyNaCl (libsodium) and pyca `cryptography`
-  (OpenSSL), which crypto/ uses for the payload. Each moves the file as Tamga does, 16 chunks
-  (1 MiB) per read and per write syscall: "encrypt" reads 1 MiB of plaintext, seals its 64 KiB
+  (OpenSSL), which crypto/ uses for the payload. Each moves the file as Tamga does, BATCH_CHUNKS
+  chunks (4: 256 KiB) per read and per write syscall: "encrypt" reads a batch of plaintext, seals its 64 KiB
   chunks (pyca: readinto and encrypt_into reused buffers; PyNaCl, which takes and gives only bytes:
-  each chunk read from a 1 MiB file buffer, sealed into a new bytes, 16 joined per write) and
+  each chunk read from a batch-sized file buffer, sealed into a new bytes, a batch joined per write) and
   writes the batch; "decrypt" does the same with 16 sealed chunks of 64 KiB + 16.
 * tamga seal: crypto.seal_stream(src, dst, [X25519Recipient]); tamga open: crypto.open_stream (the
   payload is the same for a hybrid recipient; its header is measured on its own, below). Both
-  choose their own I/O, as age does: 1 MiB batches, and the writes on a second thread when
+  choose their own I/O, as age does: 256 KiB batches, and the writes on a second thread when
   crypto.overlap.second_core_idle() says a core is idle (how many runs did is printed).
 * age CLI: `age -r RECIPIENT -o OUT IN` and `age -d -i KEYFILE -o OUT IN` (process start included,
   a few ms, negligible at these sizes).
@@ -101,6 +101,7 @@ from bench import proc  # noqa: E402
 from bench.review import bench as import_bench  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 from crypto import overlap  # noqa: E402 (after the path is set)
+from crypto._stream import BATCH_CHUNKS  # noqa: E402
 
 CHUNK = 64 * 1024
 TAG = 16
@@ -171,7 +172,7 @@ def files_equal(a: Path, b: Path) -> bool:
 # --- the measured operations: (src, dst) -> None -------------------------------------------
 
 
-BATCH = 16  # chunks per read and write, as crypto/_stream.py moves them
+BATCH = BATCH_CHUNKS  # chunks per read and write, as crypto/_stream.py moves them
 
 
 def _batches(fin: BinaryIO, size: int) -> Iterator[memoryview]:
@@ -187,12 +188,12 @@ def _batches(fin: BinaryIO, size: int) -> Iterator[memoryview]:
 
 
 def make_ceiling(key: bytes) -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
-    """The raw AEAD through PyNaCl (libsodium), 1 MiB per read and write syscall."""
+    """The raw AEAD through PyNaCl (libsodium), a batch per read and write syscall."""
     encrypt = bindings.crypto_aead_chacha20poly1305_ietf_encrypt
     decrypt = bindings.crypto_aead_chacha20poly1305_ietf_decrypt
 
     def run(src: Path, dst: Path, step: Callable[..., bytes], chunk: int) -> None:
-        # PyNaCl takes only bytes: a 1 MiB file buffer hands out each chunk as one.
+        # PyNaCl takes only bytes: a batch-sized file buffer hands out each chunk as one.
         counter = 0
         with open(src, "rb", buffering=BATCH * chunk) as fin, open(dst, "wb") as fout:
             pieces = []
@@ -215,7 +216,7 @@ def make_ceiling(key: bytes) -> tuple[Callable[[Path, Path], None], Callable[[Pa
 
 def make_pyca_ceiling(key: bytes) -> tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]:
     """The raw AEAD through pyca `cryptography` (OpenSSL), as crypto/_primitives.py calls it:
-    encrypt_into/decrypt_into one reused buffer, 1 MiB per read and write."""
+    encrypt_into/decrypt_into one reused buffer, a batch per read and write."""
     aead = ChaCha20Poly1305(key)
 
     def run(src: Path, dst: Path, sealing: bool) -> None:

@@ -71,7 +71,7 @@ class Sealer:
 
 
 def seal_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
-    """Seal everything src yields into dst, in constant memory (a few 1 MiB buffers).
+    """Seal everything src yields into dst, in constant memory (a few 256 KiB buffers).
 
     On an idle machine the writes run on a second thread beside the sealing (crypto/overlap.py).
     """
@@ -113,7 +113,7 @@ def open_chunks(src: BinaryIO, identities: Sequence[Identity]) -> Iterator[bytes
 def open_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity]) -> int:
     """Write the plaintext of src to dst and return its size. dst may hold a prefix on failure.
 
-    Verified batches of 1 MiB are written, on a second thread when the machine has a core idle.
+    Verified batches of 256 KiB are written, on a second thread when the machine has a core idle.
     """
     header = _header.read_header(src)
     file_key = file_key_of(header, identities)

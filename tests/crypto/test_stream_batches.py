@@ -1,4 +1,4 @@
-"""Whole streams move in batches of 16 chunks (crypto/_stream.py), written inline or on a second
+"""Whole streams move in batches of 4 chunks (crypto/_stream.py), written inline or on a second
 thread (crypto/overlap.py): batch boundaries, faults inside a batch, and no thread left behind."""
 
 import functools
@@ -14,11 +14,12 @@ import pytest
 
 import crypto
 from crypto import overlap
+from crypto._stream import BATCH_CHUNKS
 from crypto.keyfile import identity_file_text
 
 CHUNK = 64 * 1024
 SEALED = CHUNK + 16
-BATCH = 16 * CHUNK
+BATCH = BATCH_CHUNKS * CHUNK  # after a first batch of one chunk
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, BATCH - 1, BATCH, BATCH + 1, 2 * BATCH, 3 * BATCH + 5]
 TRUNCATED = "payload ends without its final chunk: the envelope is truncated"
 TAMPERED = "payload does not verify: the envelope is truncated, corrupted or tampered with"
@@ -135,7 +136,7 @@ def test_sources_of_short_reads_seal_and_open_with_the_same_framing(size: int) -
     assert opened.getvalue() == plaintext
 
 
-@pytest.mark.parametrize("chunk", [0, 15, 16, 17, 32])
+@pytest.mark.parametrize("chunk", [0, 1, BATCH_CHUNKS, BATCH_CHUNKS + 1, 2 * BATCH_CHUNKS])
 def test_a_flipped_bit_in_any_batch_fails_after_the_chunks_before_it(mode: str, chunk: int) -> None:
     plaintext = _plaintext(2 * BATCH + 1)
     envelope = bytearray(_seal(plaintext))
@@ -147,7 +148,7 @@ def test_a_flipped_bit_in_any_batch_fails_after_the_chunks_before_it(mode: str, 
     assert opened.getvalue() == plaintext[: chunk * CHUNK]  # the verified prefix, nothing unverified
 
 
-@pytest.mark.parametrize("chunks", [1, 15, 16, 17])
+@pytest.mark.parametrize("chunks", [1, BATCH_CHUNKS, BATCH_CHUNKS + 1, BATCH_CHUNKS + 2])
 def test_a_payload_cut_at_a_chunk_or_batch_boundary_is_truncated(mode: str, chunks: int) -> None:
     envelope = _seal(_plaintext(2 * BATCH + 1))
     cut = envelope[: _header_size(envelope) + chunks * SEALED]
