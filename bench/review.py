@@ -36,7 +36,8 @@ varies less than wall time.
   `tamga-review import EMPTY` (the fixed cost: interpreter start, imports, unlocking the two key
   files with scrypt, the catalogue) and `tamga-review import BUNDLE`, each a child process timed
   from spawn to exit. "import MB/s" is bundle bytes / wall time of the real import; "net" removes
-  the fixed cost measured just before it. The ratio to the floor uses the real (not net) figure.
+  the fixed cost measured just before it. The ratio to the floor uses the real (not net) figure,
+  though the floor's own time starts after its interpreter did; the net ratio is printed beside it.
 
 Peak RSS, from /proc/self/status of the process itself (ru_maxrss of a child is no use here: Linux
 carries the parent's RSS at spawn into it): the floor child prints its VmHWM; after the rounds, one
@@ -298,6 +299,9 @@ def bench(root: Path, size: int, files: int, rounds: int) -> None:
         f"  ratio import / floor           {ratio:8.1%}   target >= {TARGET_RATIO:.0%}: "
         f"{verdict(ratio >= TARGET_RATIO)}"
     )
+    if min(net) > 0:  # the floor's own figure has no process start in it; the import's net neither
+        net_ratio = mbps(bundle_size, statistics.median(net)) / floor_rate
+        print(f"  ratio net import / floor       {net_ratio:8.1%}   (information; the target is on the real)")
     print(
         f"  CPU per GB: floor {floor_cpu / (sealed / 1e9):.2f} s, import net of fixed cost "
         f"{import_cpu / (bundle_size / 1e9):.2f} s (the machine is shared: wall-time figures vary with load)"

@@ -34,7 +34,8 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes
 class Aead:
     """ChaCha20-Poly1305 under one key, set up once for every chunk it seals or opens.
 
-    Takes any buffer (bytes, a memoryview slice) so callers need not copy a chunk out first.
+    Takes any buffer (bytes, a memoryview slice) so callers need not copy a chunk out first; the
+    `_into` forms write into the caller's buffer, so a batch of chunks needs no allocation.
     """
 
     def __init__(self, key: bytes) -> None:
@@ -49,6 +50,21 @@ class Aead:
             return self._cipher.decrypt(nonce, ciphertext, None)
         except InvalidTag:  # callers map None to a failure category
             return None
+
+    def seal_into(self, nonce: bytes, plaintext: bytes | bytearray | memoryview, out: memoryview) -> None:
+        """Write ciphertext and tag to out, which is exactly len(plaintext) + TAG_SIZE bytes."""
+        self._cipher.encrypt_into(nonce, plaintext, None, out)
+
+    def open_into(self, nonce: bytes, ciphertext: memoryview, out: memoryview) -> bool:
+        """Write the plaintext to out (len(ciphertext) - TAG_SIZE bytes); False if the tag fails.
+
+        Warning: after a False, out may hold unverified plaintext; the caller must discard it.
+        """
+        try:
+            self._cipher.decrypt_into(nonce, ciphertext, None, out)
+        except InvalidTag:
+            return False
+        return True
 
 
 def aead_seal(key: bytes, nonce: bytes, plaintext: bytes) -> bytes:

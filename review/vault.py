@@ -4,6 +4,7 @@ Imports write into a fresh staging directory first; only a bundle that verified 
 moved in. Staging left behind by a killed import is removed before the next one.
 """
 
+import concurrent.futures
 import contextlib
 import hashlib
 import io
@@ -84,12 +85,19 @@ class Vault:
 
 
 class Staging:
-    """Envelopes received but not yet in the vault."""
+    """Envelopes received but not yet in the vault.
+
+    A received envelope is fsynced on a thread of its own while the import reads the next one:
+    fsync waits for the disk, not a core. commit() waits for every fsync before anything moves.
+    """
 
     def __init__(self, vault: Vault, directory: Path) -> None:
         self.vault = vault
         self.directory = directory
         self.staged: list[str] = []
+        self._syncer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._syncing: list[concurrent.futures.Future[None]] = []
+        self._received: list[BinaryIO] = []  # closed by their fsync, or at the latest by commit/discard
 
     def path(self, digest: str) -> Path:
         return self.directory / f"{digest}.age"
@@ -122,16 +130,40 @@ class Staging:
 
         One read of the envelope serves both its copy into the vault and its opening.
         """
-        with create_private(self.path(digest)) as out:
-            raw = _Tee(src, out, worker)
+        out = create_private(self.path(digest))
+        self._received.append(out)
+        raw = _Tee(src, out, worker)
+        try:
+            yield io.BufferedReader(raw, _BLOCK)
+            raw.drain()
+        except BaseException:
             try:
-                yield io.BufferedReader(raw, _BLOCK)
-                raw.drain()
-            finally:
                 worker.wait()  # no write may outlive the file
-            out.flush()
-            os.fsync(out.fileno())
+            finally:
+                out.close()
+            raise
+        worker.submit(self._sync_later, out)  # after its writes: flushed, then fsynced and closed
         self.staged.append(digest)
+
+    def _sync_later(self, out: BinaryIO) -> None:
+        out.flush()  # complete for any reader from now on; durable once its fsync is done
+        if self._syncer is None:
+            self._syncer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tamga-fsync")
+        self._syncing.append(self._syncer.submit(_fsync_and_close, out))
+
+    def _wait_synced(self, failed: bool) -> None:
+        """Wait for every fsync and close every received file; raise the first failure unless
+        the staging is being dropped anyway (`failed`). Call once the import's worker is done."""
+        if self._syncer is not None:
+            self._syncer.shutdown(wait=True)
+            self._syncer = None
+        for out in self._received:
+            with contextlib.suppress(OSError):  # a write that failed has already failed the import
+                out.close()
+        syncing, self._syncing, self._received = self._syncing, [], []
+        if not failed:
+            for future in syncing:
+                future.result()
 
     def location(self, digest: str) -> Path:
         """Where an envelope can be read now: staged, or already in the vault."""
@@ -140,6 +172,7 @@ class Staging:
 
     def commit(self) -> None:
         """Move every staged envelope into the vault and fsync the directories."""
+        self._wait_synced(failed=False)
         touched = set()
         for digest in self.staged:
             target = self.vault.path(digest)
@@ -151,9 +184,15 @@ class Staging:
         self.discard()
 
     def discard(self) -> None:
+        self._wait_synced(failed=True)
         shutil.rmtree(self.directory, ignore_errors=True)
         with contextlib.suppress(OSError):
             (self.vault.root / STAGING).rmdir()
+
+
+def _fsync_and_close(out: BinaryIO) -> None:
+    with out:
+        os.fsync(out.fileno())
 
 
 class _Tee(io.RawIOBase):

@@ -2,7 +2,9 @@
 
 The demo key's passphrase is printed: anything sealed to it is readable by whoever reads
 this terminal. The data directory is marked demo, every page shows a banner, and the app
-refuses this key in any data directory that is not marked demo.
+refuses this key in any data directory that is not marked demo. The key is hybrid post-quantum
+(mlkem768x25519), as `tamga-review init` makes a station's by default, so the demo seals as a real
+intake does: its envelopes open with age >= 1.3 or typage, not Debian's age 1.1.
 """
 
 import os
@@ -10,7 +12,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from crypto import X25519Identity
+from crypto import HybridIdentity
 from crypto.files import write_private
 from crypto.keyfile import read_identity_file, write_identity_file
 from submission.datadir import create_data_dir
@@ -30,7 +32,7 @@ def prepare() -> str:
         return passphrase
     DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
     passphrase = "-".join(secrets.token_hex(3) for _ in range(4))
-    identity = X25519Identity.generate()
+    identity = HybridIdentity.generate()
     write_identity_file(str(KEY_FILE), identity, passphrase)
     write_private(PASSPHRASE_FILE, passphrase.encode() + b"\n")
     create_data_dir(DATA_DIR, [identity.recipient], demo=True)

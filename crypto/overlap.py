@@ -1,0 +1,175 @@
+"""Overlapping a loop's writes with its work on the second core, when that core is idle.
+
+file writes and pyca's ChaCha20-Poly1305 release the GIL on large buffers, so a thread that writes
+one batch while the caller seals or opens the next nearly doubles a stream's rate on an idle
+machine; on a busy one the hand-over costs more than it overlaps (bench/seal.py prints both), so
+`second_core_idle()` decides. Memory stays flat: a fixed pool of buffers goes round.
+
+`Worker` (calls run in order on one thread) is shared with the station's import (review/pipeline.py).
+"""
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from types import TracebackType
+from typing import Any, BinaryIO, Protocol
+
+_BUFFERS = 3  # in a WriteBehind's pool: one being filled, one being written, one ready
+_TASKS = 16  # calls in flight: for the import, at most 16 MiB of envelope or plaintext in memory
+
+
+def second_core_idle() -> bool:
+    """Whether this process may use a core that is idle now (the 1-minute load average says)."""
+    cpus = len(os.sched_getaffinity(0))
+    return cpus > 1 and os.getloadavg()[0] <= cpus - 1
+
+
+class BufferWriter(Protocol):
+    """Hands out a buffer to fill, then takes it back with the length to write."""
+
+    def buffer(self) -> bytearray: ...
+
+    def write(self, buffer: bytearray, length: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class InlineWriter:
+    """Writes each buffer at once, in the calling thread; one buffer, reused."""
+
+    def __init__(self, dst: BinaryIO, size: int) -> None:
+        self._dst = dst
+        self._buffer = bytearray(size)
+
+    def buffer(self) -> bytearray:
+        return self._buffer
+
+    def write(self, buffer: bytearray, length: int) -> None:
+        self._dst.write(memoryview(buffer)[:length])
+
+    def close(self) -> None:
+        pass
+
+
+class Worker:
+    """Run submitted calls in order on one thread; the first failure is raised by wait() or close().
+
+    Use it as a context manager: leaving the block waits for every call and stops the thread.
+    """
+
+    def __init__(self, name: str = "tamga-worker") -> None:
+        self._tasks: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue(_TASKS)
+        self._done = threading.Condition()
+        self._pending = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, call: Callable[..., Any], *args: Any) -> None:
+        self._raise()
+        with self._done:
+            self._pending += 1
+        self._tasks.put((call, args))
+
+    def wait(self) -> None:
+        """Block until every submitted call has run; raise the first failure."""
+        with self._done:
+            self._done.wait_for(lambda: self._pending == 0)
+        self._raise()
+
+    def close(self) -> None:
+        self._tasks.put(None)
+        self._thread.join()
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            if kind is None:
+                self.wait()
+        finally:
+            self.close()
+
+    def check(self) -> None:
+        """Raise the first failure so far, if any."""
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            call, args = task
+            try:
+                if self._error is None:  # after a failure, later calls are skipped, not run
+                    call(*args)
+            except BaseException as error:  # handed to the submitting thread
+                self._error = error
+            with self._done:
+                self._pending -= 1
+                self._done.notify_all()
+
+
+class WriteBehind:
+    """Writes buffers on a Worker, in order, while the caller fills the next.
+
+    The first failure of a write is raised by the next buffer(), write() or close(); close()
+    always stops the thread, also after a failure on either side, so none is left behind.
+    """
+
+    def __init__(self, dst: BinaryIO, size: int) -> None:
+        self._dst = dst
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(_BUFFERS):
+            self._free.put(bytearray(size))
+        self._worker = Worker("tamga-write-behind")
+
+    def buffer(self) -> bytearray:
+        """A free buffer; blocks while all of them wait to be written.
+
+        Never forever: a write that fails still gives its buffer back, and the failure is raised
+        here before the buffers that the worker then skips are missed.
+        """
+        buffer = self._free.get()
+        self._worker.check()
+        return buffer
+
+    def write(self, buffer: bytearray, length: int) -> None:
+        self._worker.submit(self._write, buffer, length)
+
+    def close(self) -> None:
+        """Wait for every write, stop the thread, raise the first failure."""
+        try:
+            self._worker.wait()
+        finally:
+            self._worker.close()
+
+    def _write(self, buffer: bytearray, length: int) -> None:
+        try:
+            self._dst.write(memoryview(buffer)[:length])
+        finally:
+            self._free.put(buffer)
+
+
+@contextmanager
+def writer_for(dst: BinaryIO, size: int, overlap: bool) -> Iterator[BufferWriter]:
+    """A WriteBehind when `overlap` is asked for and the second core is idle, else an InlineWriter.
+
+    Leaving the block closes it: on success every write is done (a write's failure is raised); on
+    an exception the thread is stopped and that exception goes on.
+    """
+    writer: BufferWriter
+    writer = WriteBehind(dst, size) if overlap and second_core_idle() else InlineWriter(dst, size)
+    try:
+        yield writer
+    except BaseException:
+        with suppress(BaseException):  # the block's own exception is the one to raise
+            writer.close()
+        raise
+    writer.close()
