@@ -75,6 +75,7 @@ the same disk; --dir to choose) and removed at the end, also on error or Ctrl-C.
 """
 
 import argparse
+import io
 import json
 import os
 import resource
@@ -86,7 +87,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -175,7 +175,7 @@ def files_equal(a: Path, b: Path) -> bool:
 BATCH = BATCH_CHUNKS  # chunks per read and write, as crypto/_stream.py moves them
 
 
-def _batches(fin: BinaryIO, size: int) -> Iterator[memoryview]:
+def _batches(fin: io.BufferedIOBase, size: int) -> Iterator[memoryview]:
     buffer = bytearray(size)
     view = memoryview(buffer)
     while True:
