@@ -11,8 +11,7 @@ from pathlib import Path
 
 import click
 
-from crypto import sshsig
-from crypto.signing import VerifyKey, fingerprint
+from crypto.signing import VerifyKey
 from review import (
     cli_catalogue,
     cli_custody,
@@ -23,10 +22,10 @@ from review import (
     importer,
     items,
     provision,
+    public_keys,
 )
 from review.cli_support import Context, clean_errors, pass_context
 from review.netguard import forbid_network
-from review.package_format import PRINCIPAL
 from review.safe_text import one_line
 
 
@@ -94,14 +93,11 @@ def pubkey(ctx: Context, signing: bool, ssh: bool) -> None:
     if ssh and not signing:
         raise click.UsageError("--ssh needs --signing")
     if ssh:
-        click.echo(sshsig.allowed_signers_line(PRINCIPAL, ctx.station.verify_key.public_key))
-    elif signing:
-        key = ctx.station.verify_key
-        click.echo(f"Fingerprint: {key.fingerprint}")
-        click.echo(f"Station signing key: {key}")
+        lines = [public_keys.allowed_signers_line(ctx.station)]
     else:
-        click.echo(f"Fingerprint: {fingerprint(ctx.station.recipient.public_key)}")
-        click.echo(str(ctx.station.recipient))
+        lines = (public_keys.signing_lines if signing else public_keys.recipient_lines)(ctx.station)
+    for line in lines:
+        click.echo(line)
 
 
 @cli.command("trust-server")
@@ -116,7 +112,7 @@ def trust_server(ctx: Context, key: str) -> None:
     verify_key = VerifyKey.parse(key)
     with ctx.station.sessions()() as db:
         provision.pin_server(db, verify_key)
-    click.echo(f"Trusted server key {verify_key} (fingerprint {verify_key.fingerprint})")
+    click.echo(public_keys.trusted_line(verify_key))
 
 
 def _progress() -> Callable[[int, int], None]:

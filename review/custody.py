@@ -134,9 +134,20 @@ def verify_after(db: Session, verify_key: VerifyKey, count: int, head: str) -> t
     return count + len(added), added[-1] if added else head
 
 
+def _event(row: CustodyEvent) -> Event:
+    return Event(row.seq, row.hash, json.loads(row.record)["document"])
+
+
 def history(db: Session, obj: str) -> list[Event]:
     rows = db.scalars(select(CustodyEvent).where(CustodyEvent.object == obj).order_by(CustodyEvent.seq))
-    events = []
-    for row in rows:
-        events.append(Event(row.seq, row.hash, json.loads(row.record)["document"]))
-    return events
+    return [_event(row) for row in rows]
+
+
+def count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(CustodyEvent)) or 0
+
+
+def newest(db: Session, offset: int, limit: int) -> list[Event]:
+    """A page of the whole log, newest first, as stored (custody verify is what checks it)."""
+    rows = db.scalars(select(CustodyEvent).order_by(CustodyEvent.seq.desc()).offset(offset).limit(limit))
+    return [_event(row) for row in rows]

@@ -13,6 +13,10 @@ class ImportRefused(ReviewError):
     """A bundle-level fault: the whole bundle is refused and nothing of it is imported."""
 
 
+class NoServerPinned(ImportRefused):
+    """No intake server key is pinned yet, so no bundle can be checked (the station UI links to pinning)."""
+
+
 class ItemNotFound(ReviewError):
     def __init__(self, item_id: int) -> None:
         super().__init__(f"no item {item_id} in the catalogue")

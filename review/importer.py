@@ -22,7 +22,7 @@ from crypto.manifests.export import CONTEXT, ExportManifest
 from crypto.manifests.export import ExportEntry as Entry
 from crypto.signing import VerifyKey
 from review import catalogue, custody, items, media, pipeline
-from review.errors import ImportRefused
+from review.errors import ImportRefused, NoServerPinned
 from review.models import ImportedBundle, TrustedServer, VaultEnvelope
 from review.pipeline import Runner
 from review.station import Keys, Station
@@ -149,7 +149,7 @@ def import_bundle(
     """Import one bundle file; raise ImportRefused (nothing imported) on any bundle-level fault."""
     trusted = [VerifyKey.parse(key) for key in db.scalars(select(TrustedServer.verify_key))]
     if not trusted:
-        raise ImportRefused("no intake server key is pinned: run `tamga-review trust-server KEY` first")
+        raise NoServerPinned("no intake server key is pinned: run `tamga-review trust-server KEY` first")
     vault = Vault(station.vault_dir)
     with open(path, "rb") as src:
         reader = BundleReader(src)

@@ -27,6 +27,7 @@ from review.web import (
     packages,
     pages,
     sizes,
+    station_keys,
     viewing,
     working_copies,
 )
@@ -91,6 +92,17 @@ def create_app(station: Station, settings: Settings) -> Flask:
     CSRFProtect(app)
     i18n.install(app)
     pages.install(app)
-    for module in (access, inbox, item, viewing, loop, dashboard, working_copies, packages, custody_check):
+    for module in (
+        access,
+        inbox,
+        item,
+        viewing,
+        loop,
+        dashboard,
+        working_copies,
+        packages,
+        custody_check,
+        station_keys,
+    ):
         app.register_blueprint(module.bp)
     return app

@@ -4,14 +4,20 @@ Library errors (ReviewError, CryptoError) carry a message safe to show (it names
 OSError shows its reason and path only; anything else is a 500 with no detail and no traceback.
 """
 
-from flask import Flask, render_template
+from flask import Flask, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from crypto import CryptoError
-from review.errors import ItemNotFound, PreviewUnavailable, RangeNotSatisfiable, ReviewError
+from review.errors import (
+    ItemNotFound,
+    NoServerPinned,
+    PreviewUnavailable,
+    RangeNotSatisfiable,
+    ReviewError,
+)
 from review.package_verify import PackageRefused
 from review.web.desk import Locked
 from review.web.guard import ForeignHost, NotAdmitted
@@ -27,9 +33,13 @@ HEADINGS = {
 }
 
 
-def _page(status: int, detail: str = "", heading: object = None) -> tuple[str, int]:
+def _page(
+    status: int, detail: str = "", heading: object = None, link: tuple[str, object] | None = None
+) -> tuple[str, int]:
+    """The error page; `link` (address, text) is where the reviewer can mend the refusal."""
     heading = heading or HEADINGS.get(status, HEADINGS[500])
-    return render_template("station/error.html", heading=heading, detail=detail, status=status), status
+    page = render_template("station/error.html", heading=heading, detail=detail, status=status, link=link)
+    return page, status
 
 
 def install(app: Flask) -> None:
@@ -63,6 +73,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(PackageRefused)
     def package_refused(error: PackageRefused) -> tuple[str, int]:
         return _page(400, str(error), _l("This package does not verify"))
+
+    @app.errorhandler(NoServerPinned)
+    def no_server_pinned(error: NoServerPinned) -> tuple[str, int]:
+        return _page(400, str(error), link=(url_for("station_keys.index"), _l("Pin an intake server key")))
 
     @app.errorhandler(ReviewError)
     @app.errorhandler(CryptoError)
