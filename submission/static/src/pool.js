@@ -3,8 +3,8 @@
 // ciphertext back in order. At most JOBS_AHEAD jobs per worker are sealed ahead of the upload,
 // so the page's memory stays flat whatever the file's size.
 //
-// A worker runs this very script: the page fetches it again with the integrity hash its own
-// <script> tag carries (a Worker cannot be given one), and starts the workers from that Blob
+// A worker runs this very script: the page fetches it again with the integrity hash that its own
+// script tag carries (a Worker cannot be given one), and starts the workers from that Blob
 // (CSP `worker-src blob:`, docs/threat-model.md). Where anything of that fails, start() says
 // null and the page seals on its own thread as before.
 import { CHUNK_BYTES, chunkCount } from "./chunks.js"
