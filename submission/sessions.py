@@ -71,6 +71,11 @@ def upgrade_table(engine: Engine) -> None:
     table.create(engine, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _send_cookie(response: Response, token: str) -> None:
+    response.set_cookie(COOKIE_NAME, token, path="/", httponly=True, samesite="Strict")
+    response.vary.add("Cookie")
+
+
 class DatabaseSessionInterface(SessionInterface):
     def __init__(self, session_factory: sessionmaker[Session], limits: Limits) -> None:
         self.session_factory = session_factory
@@ -96,8 +101,7 @@ class DatabaseSessionInterface(SessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
         if self._unchanged(session):  # most requests (every tus piece): no database write
-            response.set_cookie(COOKIE_NAME, str(session.token), path="/", httponly=True, samesite="Strict")
-            response.vary.add("Cookie")
+            _send_cookie(response, str(session.token))
             return
         with self.session_factory() as db, db.begin():
             for old in (session.retired, None if session else session.token):
@@ -125,8 +129,7 @@ class DatabaseSessionInterface(SessionInterface):
                     identified=identified,
                 )
             )
-        response.set_cookie(COOKIE_NAME, session.token, path="/", httponly=True, samesite="Strict")
-        response.vary.add("Cookie")
+        _send_cookie(response, session.token)
 
     def _unchanged(self, session: ServerSession) -> bool:
         """Nothing to write: same data, same row, and the same rounded expiry as stored."""

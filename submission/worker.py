@@ -172,6 +172,10 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
 
     def _drop_head_wait(self, conn: TConn) -> None:
         del self.head_waits[conn]
+        self._close_polled(conn)
+
+    def _close_polled(self, conn: TConn) -> None:
+        """Close a connection the event loop was watching."""
         with contextlib.suppress(OSError, KeyError, ValueError):
             self.poller.unregister(conn.sock)
         self.nr_conns -= 1
@@ -216,10 +220,7 @@ class HeadReadingWorker(ThreadWorker):  # type: ignore[misc]
 
     def _end_linger(self, conn: TConn) -> None:
         del self.lingering[conn]
-        with contextlib.suppress(OSError, KeyError, ValueError):
-            self.poller.unregister(conn.sock)
-        self.nr_conns -= 1
-        conn.close()
+        self._close_polled(conn)
 
     def murder_pending(self) -> None:
         super().murder_pending()
