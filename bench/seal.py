@@ -67,7 +67,7 @@ difference is what the post-quantum stanza adds per envelope (target < 2 ms).
 Station import (once per run, --import-size of plaintext in 16 files): bench/review.py's bench,
 `tamga-review import` of a bundle from a real intake against the floor of copying each envelope with
 SHA-256 and fsync, on a default (post-quantum) station; its import runs with the worker thread or
-inline as review/pipeline.py picks by the load, so the load it prints matters. --import-size 0
+inline as review/pipeline.py picks by the runnable threads of that instant (crypto.overlap). --import-size 0
 skips it. Every child process runs this tree's code (PYTHONPATH is set to the repository).
 
 Everything is created in a temporary directory (by default under the repository's parent, i.e.
