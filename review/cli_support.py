@@ -2,12 +2,13 @@
 
 import functools
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from crypto import CryptoError
 from crypto.keyfile import read_passphrase
@@ -39,6 +40,24 @@ class Context:
     def unlock(self) -> Keys:
         return self.station.unlock(self.passphrase())
 
+    def start_unlock(self) -> Future[Keys]:
+        """Unlock the station on a thread while the caller goes on (scrypt runs in C without the
+        GIL, so loading modules here meanwhile costs no extra time). The station is checked and the
+        passphrase read (a prompt needs this thread's terminal) before the thread starts."""
+        station = self.station
+        station.verify_key  # noqa: B018 (a missing or broken station fails here, before any prompt)
+        passphrase = self.passphrase()()
+        keys: Future[Keys] = Future()
+
+        def unlock() -> None:
+            try:
+                keys.set_result(station.unlock(lambda: passphrase))
+            except BaseException as error:  # raised by keys.result() in the caller
+                keys.set_exception(error)
+
+        threading.Thread(target=unlock, name="tamga-unlock", daemon=True).start()
+        return keys
+
 
 pass_context = click.make_pass_decorator(Context)
 
@@ -55,7 +74,16 @@ def clean_errors(function: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as error:
             where = f": {error.filename}" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}") from None
-        except SQLAlchemyError as error:
+        except Exception as error:
+            if not _catalogue_error(error):
+                raise
             raise click.ClickException(f"catalogue database error ({type(error).__name__})") from None
 
     return wrapper
+
+
+def _catalogue_error(error: Exception) -> bool:
+    """Whether error is SQLAlchemy's. It is imported only by commands that open the catalogue, and
+    only they can raise its errors: unimported, it is not asked for."""
+    database = sys.modules.get("sqlalchemy.exc")
+    return database is not None and isinstance(error, database.SQLAlchemyError)

@@ -13,9 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING
 
 from crypto import (
     AnyIdentity,
@@ -35,9 +33,11 @@ from crypto.keyfile import (
     write_secret_file,
 )
 from crypto.signing import SigningKey, VerifyKey
-from crypto.sqlite_pragmas import set_pragmas
 from review.errors import StationError
-from review.models import Base
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 PUBLIC_FILE = "station.json"
 IDENTITY_FILE = "identity.key"
@@ -136,7 +136,17 @@ class Station:
         lines = key_lines(text)
         return SigningKey.parse(lines[0] if lines else "")
 
-    def engine(self) -> Engine:
+    def engine(self) -> "Engine":
+        """The catalogue, created or checked against SCHEMA_VERSION.
+
+        SQLAlchemy is imported here, not at the top: a command that needs the keys first (import)
+        unlocks them while it loads (review/cli_import.py).
+        """
+        from sqlalchemy import create_engine, event, inspect
+
+        from crypto.sqlite_pragmas import set_pragmas
+        from review.models import Base
+
         self._public()
         engine = create_engine(f"sqlite:///{self.root / CATALOGUE_FILE}")
         event.listen(engine, "connect", set_pragmas)
@@ -152,5 +162,7 @@ class Station:
             connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return engine
 
-    def sessions(self) -> sessionmaker[Session]:
+    def sessions(self) -> "sessionmaker[Session]":
+        from sqlalchemy.orm import sessionmaker
+
         return sessionmaker(self.engine(), expire_on_commit=False)
