@@ -26,7 +26,7 @@ from review.errors import ImportRefused, NoServerPinned
 from review.models import ImportedBundle, TrustedServer, VaultEnvelope
 from review.pipeline import Runner
 from review.station import Keys, Station
-from review.vault import Staging, Vault, private_copy
+from review.vault import Staging, Vault, lazy_private_copy
 
 MAX_METADATA_ENVELOPE = 64 * 1024
 Progress = Callable[[int, int], None]
@@ -73,7 +73,7 @@ def _open_content(path: Path, keys: Keys, kind: str) -> Opened:
         try:
             if kind != "file":
                 return media.examine(chunks, None)
-            with private_copy() as copy:
+            with lazy_private_copy() as copy:
                 return media.examine(chunks, copy)
         except CryptoError as error:
             return type(error).__name__
@@ -88,7 +88,7 @@ def _receive(
     manifest refuses the whole bundle (BundleError), it is never quarantined.
     """
     with contextlib.ExitStack() as stack:
-        copy = stack.enter_context(private_copy()) if kind == "file" else None
+        copy = stack.enter_context(lazy_private_copy()) if kind == "file" else None
         failure = ""
         with staging.receive(digest, stream, worker) as reader:
             try:

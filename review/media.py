@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-if TYPE_CHECKING:  # only a type: the worker process imports nothing beyond the standard library
+if TYPE_CHECKING:  # only types: the worker process imports nothing beyond the standard library
     from review.pipeline import Runner
+    from review.vault import LazyCopy
 
 from review.errors import PreviewUnavailable, ReviewError
 
@@ -120,30 +121,30 @@ class Measured:
     copied: bool
 
 
-def measure(
-    chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None, worker: "Runner | None" = None
-) -> Measured:
-    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied to `copy`.
+def measure(chunks: Iterable[bytes], copy: "LazyCopy | None", worker: "Runner | None" = None) -> Measured:
+    """Hash and measure plaintext as it is decrypted; a file's media (sniffed) is copied to `copy`,
+    which is made only then.
 
     With a worker, hashing and copying run on its thread while the caller decrypts the next chunk.
     Warning: `copy` receives plaintext.
     """
-    digest, size, media_type, copying = hashlib.sha256(), 0, "application/octet-stream", False
-    target = copy[0] if copy is not None else None
+    digest, size, media_type = hashlib.sha256(), 0, "application/octet-stream"
+    target: BinaryIO | None = None
     batch: list[bytes] = []
     for chunk in chunks:
         if size == 0:
             media_type = sniff(chunk[:4096])
-            copying = target is not None and family(media_type) is not None
+            if copy is not None and family(media_type) is not None:
+                target = copy.file()
         size += len(chunk)
         batch.append(chunk)
         if len(batch) == _BATCH:
-            _consume(digest, target if copying else None, batch, worker)
+            _consume(digest, target, batch, worker)
             batch = []
-    _consume(digest, target if copying else None, batch, worker)
+    _consume(digest, target, batch, worker)
     if worker is not None:
         worker.wait()
-    return Measured(digest.hexdigest(), size, media_type, copying)
+    return Measured(digest.hexdigest(), size, media_type, target is not None)
 
 
 def _consume(digest: Any, target: BinaryIO | None, batch: list[bytes], worker: "Runner | None") -> None:
@@ -157,17 +158,17 @@ def _consume(digest: Any, target: BinaryIO | None, batch: list[bytes], worker: "
             target.write(chunk)
 
 
-def conclude(measured: Measured, copy: tuple[BinaryIO, Path] | None) -> Content:
+def conclude(measured: Measured, copy: "LazyCopy | None") -> Content:
     """The item's content facts; a copied file is probed. Call only once its envelope verified."""
     if copy is None:
         return Content(measured.sha256, measured.size, None)
-    copy[0].close()
-    facts = probe(copy[1]) if measured.copied else Facts("ok")
+    copy.close()
+    facts = probe(copy.path) if measured.copied else Facts("ok")
     facts.values.setdefault("media_type", measured.media_type)
     return Content(measured.sha256, measured.size, facts)
 
 
-def examine(chunks: Iterable[bytes], copy: tuple[BinaryIO, Path] | None) -> Content:
+def examine(chunks: Iterable[bytes], copy: "LazyCopy | None") -> Content:
     """measure() then conclude(): for an envelope whose ciphertext was verified before."""
     return conclude(measure(chunks, copy), copy)
 
