@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from crypto import _tar
 from crypto.envelope import Identity, Recipient, open_bytes, seal_bytes
 from crypto.errors import BundleError, CryptoError
+from crypto.overlap import Worker
 from crypto.signing import SigningKey, VerifyKey, sign_document, verify_document
 
 FORMAT = "tamga-bundle/v1"
@@ -117,8 +118,12 @@ class BundleReader:
             size -= len(block)
         return b"".join(parts)
 
-    def envelopes(self, expected: dict[str, int]) -> Iterator[tuple[str, "MemberStream"]]:
-        """Yield (sha256, stream) per member; every name and size must match `expected` exactly."""
+    def envelopes(
+        self, expected: dict[str, int], hasher: Worker | None = None
+    ) -> Iterator[tuple[str, "MemberStream"]]:
+        """Yield (sha256, stream) per member; every name and size must match `expected` exactly.
+
+        With a `hasher`, each member's SHA-256 runs on its thread (see MemberStream)."""
         seen: set[str] = set()
         for member in self._members:
             if not ENVELOPE_NAME.fullmatch(member.name):
@@ -131,7 +136,7 @@ class BundleReader:
             if member.size != expected[digest]:
                 raise BundleError("bundle member size does not match its manifest")
             seen.add(digest)
-            stream = MemberStream(self._tar, digest)
+            stream = MemberStream(self._tar, digest, hasher)
             yield digest, stream
             stream.finish()
         missing = set(expected) - seen
@@ -140,20 +145,31 @@ class BundleReader:
 
 
 class MemberStream:
-    """One member's bytes, hashed as they are read; finish() checks the hash."""
+    """One member's bytes, hashed as they are read; finish() checks the hash.
 
-    def __init__(self, tar: _tar.TarReader, digest: str) -> None:
+    With a `hasher` (a Worker), the hashing runs on its thread while the reader goes on: the
+    station's import, whose reading thread also decrypts, gives one when a core is idle. The
+    bytes read are never changed after (a new bytes per read), so hashing them later is safe.
+    """
+
+    def __init__(self, tar: _tar.TarReader, digest: str, hasher: Worker | None = None) -> None:
         self._tar = tar
         self._digest = digest
         self._hash = hashlib.sha256()
+        self._hasher = hasher
 
     def read(self, size: int = COPY_SIZE) -> bytes:
         data = self._tar.read(size)
-        self._hash.update(data)
+        if self._hasher is None:
+            self._hash.update(data)
+        else:
+            self._hasher.submit(self._hash.update, data)
         return data
 
     def finish(self) -> None:
         while self.read():
             pass
+        if self._hasher is not None:
+            self._hasher.wait()
         if self._hash.hexdigest() != self._digest:
             raise BundleError("bundle envelope does not match its hash: it was altered or damaged")

@@ -174,8 +174,9 @@ def import_bundle(
         opened: dict[str, Opened] = {}
         try:
             done = 0
-            with pipeline.runner() as worker:
-                for digest, stream in reader.envelopes(sizes):
+            hasher = pipeline.hasher()
+            with pipeline.runner() as worker, hasher or contextlib.nullcontext():
+                for digest, stream in reader.envelopes(sizes, hasher):
                     if staging is None or vault.has(digest):
                         stream.finish()
                     elif digest in to_open:

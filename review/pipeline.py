@@ -1,11 +1,13 @@
-"""The import's second core: a worker thread that hashes and writes, in order, while the caller
-reads and decrypts.
+"""The import's second core: a worker thread that writes and hashes the plaintext, and one that
+hashes the ciphertext, in order, while the caller reads and decrypts.
 
 hashlib, file writes and pyca's ChaCha20-Poly1305 all release the GIL on large buffers, so the
-ciphertext's copy into the vault and the plaintext's SHA-256 run beside the decryption instead of
-after it. That pays only when a core is idle: on a busy machine the hand-over costs more than it
-overlaps (bench/seal.py prints both), so `runner()` picks, by the same test as crypto's own
-streams (crypto.overlap.second_core_idle). The queue is bounded: memory stays flat.
+ciphertext's copy into the vault and both SHA-256s run beside the decryption instead of after it.
+Two threads, not one: with the ciphertext's hash on the reading thread, that thread had about 1.5x
+the worker's work (read, hash and decrypt against write and hash), and the worker waited. That
+pays only when a core is idle: on a busy machine the hand-over costs more than it overlaps
+(bench/seal.py prints both), so `runner()` and `hasher()` pick, by the same test as crypto's own
+streams (crypto.overlap.second_core_idle). The queues are bounded: memory stays flat.
 """
 
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from typing import Any, Protocol
 
 from crypto.overlap import Worker, second_core_idle
 
-__all__ = ["Inline", "Runner", "Worker", "runner"]
+__all__ = ["Inline", "Runner", "Worker", "hasher", "runner"]
 
 
 class Runner(Protocol):
@@ -41,3 +43,8 @@ class Inline:
 def runner() -> Worker | Inline:
     """A worker thread when this process may use a core that is idle now, else Inline."""
     return Worker("tamga-import-worker") if second_core_idle() else Inline()
+
+
+def hasher() -> Worker | None:
+    """A thread for the ciphertext's SHA-256 (crypto.bundle.MemberStream) when a core is idle."""
+    return Worker("tamga-import-hasher") if second_core_idle() else None

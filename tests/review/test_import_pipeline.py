@@ -43,8 +43,10 @@ def test_the_worker_runs_calls_in_order_and_raises_the_first_failure() -> None:
 
 @pytest.fixture(params=["worker thread", "inline"])
 def runner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both ways an import may run (pipeline.runner() picks by the machine's load)."""
-    monkeypatch.setattr(pipeline, "runner", Worker if request.param == "worker thread" else Inline)
+    """Both ways an import may run (pipeline.runner() and hasher() pick by the idle cores)."""
+    threaded = request.param == "worker thread"
+    monkeypatch.setattr(pipeline, "runner", Worker if threaded else Inline)
+    monkeypatch.setattr(pipeline, "hasher", Worker if threaded else lambda: None)
 
 
 @pytest.mark.usefixtures("runner")
