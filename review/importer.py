@@ -63,7 +63,9 @@ def _metadata(path: Path, keys: Keys) -> tuple[str | None, str | None]:
     return (name if isinstance(name, str) else None), (kind if isinstance(kind, str) else None)
 
 
-Opened = media.Content | str  # what opening an envelope gave: its content, or why it failed
+# What opening an envelope gave: its content, or why it failed, or (with the import's worker still
+# hashing) how to tell its content once the worker is done.
+Opened = media.Content | str | Callable[[], media.Content]
 
 
 def _open_content(path: Path, keys: Keys, kind: str) -> Opened:
@@ -85,20 +87,26 @@ def _receive(
     """Stage an envelope and open it in the same read: hash the ciphertext, decrypt, hash the plaintext.
 
     The ciphertext's hash is checked before a file is probed: a member that does not match its
-    manifest refuses the whole bundle (BundleError), it is never quarantined.
+    manifest refuses the whole bundle (BundleError), it is never quarantined. Only a file copied
+    to be probed waits for the worker here; any other's content is told after the last envelope.
     """
     with contextlib.ExitStack() as stack:
         copy = stack.enter_context(lazy_private_copy()) if kind == "file" else None
         failure = ""
         with staging.receive(digest, stream, worker) as reader:
             try:
-                measured = media.measure(open_chunks(reader, [keys.identity]), copy, worker)
+                measured = media.read_through(open_chunks(reader, [keys.identity]), copy, worker)
             except BundleError:
                 raise
             except CryptoError as error:
                 failure = type(error).__name__
         stream.finish()
-        return failure or media.conclude(measured, copy)
+        if failure:
+            return failure
+        if copy is not None and copy.made:  # probed now, while the copy exists: it must be whole
+            worker.wait()
+            return media.conclude(measured(), copy)
+        return lambda: media.conclude(measured(), copy)
 
 
 def _catalogue(
@@ -136,6 +144,8 @@ def _catalogue(
             declared_type=declared_type,
         )
         content = opened.get(entry.sha256) or _open_content(staging.location(entry.sha256), keys, kind)
+        if callable(content):  # the import's worker has finished: import_bundle left its block
+            content = content()
         if isinstance(content, str):
             quarantined = catalogue.quarantine(db, keys.signing, actor, arrival, content)
             report.quarantined.append(quarantined.id)

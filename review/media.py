@@ -17,7 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -128,6 +128,18 @@ def measure(chunks: Iterable[bytes], copy: "LazyCopy | None", worker: "Runner | 
     With a worker, hashing and copying run on its thread while the caller decrypts the next chunk.
     Warning: `copy` receives plaintext.
     """
+    result = read_through(chunks, copy, worker)
+    if worker is not None:
+        worker.wait()
+    return result()
+
+
+def read_through(
+    chunks: Iterable[bytes], copy: "LazyCopy | None", worker: "Runner | None" = None
+) -> Callable[[], Measured]:
+    """measure() without waiting for the worker: what it returns gives the Measured once the worker
+    has run the calls submitted so far. The import waits once, after its last envelope, instead
+    of letting the worker run dry at the end of every one."""
     digest, size, media_type = hashlib.sha256(), 0, "application/octet-stream"
     target: BinaryIO | None = None
     batch: list[bytes] = []
@@ -142,9 +154,8 @@ def measure(chunks: Iterable[bytes], copy: "LazyCopy | None", worker: "Runner | 
             _consume(digest, target, batch, worker)
             batch = []
     _consume(digest, target, batch, worker)
-    if worker is not None:
-        worker.wait()
-    return Measured(digest.hexdigest(), size, media_type, target is not None)
+    copied = target is not None
+    return lambda: Measured(digest.hexdigest(), size, media_type, copied)
 
 
 def _consume(digest: Any, target: BinaryIO | None, batch: list[bytes], worker: "Runner | None") -> None:

@@ -232,6 +232,10 @@ class LazyCopy:
         return self._file
 
     @property
+    def made(self) -> bool:
+        return self._directory is not None
+
+    @property
     def path(self) -> Path:
         assert self._directory is not None, "no copy was made"
         return self._directory / "evidence"
