@@ -7,6 +7,7 @@ Run from the repository root (as root, so that the renderer's peak RSS can be re
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py          # 256 MiB sealing, 2 GiB memory, 256 MiB server
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py --quick  # smoke run: 32 MiB, 128 MiB, 32 MiB
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory  # (2) alone
+    PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory --middle 1G  # (2) at three sizes
 
 It prints numbers only; each target is printed beside its figure as "met" / "NOT met", never asserted.
 MB means 10^6 bytes. Everything lives in a temporary directory under /tmp (--dir to choose).
@@ -213,25 +214,27 @@ def speed(base: Path, url: str, small: Path, recipient: str, args: argparse.Name
         print(
             f"  {name + ':':8} {pool['seconds']:7.2f} s {rate:7.2f} MB/s with {workers}"
             f" ({size_label(size)}; >= {target}: {met(rate >= target)});"
-            f" page thread alone {alone_rate:.2f} MB/s"
+            f" page thread alone {alone_rate:.2f} MB/s (load {proc.load_average()[0]})"
         )
 
 
 def memory(base: Path, url: str, small: Path, recipient: str, args: argparse.Namespace) -> None:
-    print(f"\n(2) page memory while sealing (JIT): {size_label(args.size)} vs {size_label(args.large)}")
-    large = random_file(base / "large.bin", args.large)
+    sizes = [args.size, *([args.middle] if args.middle else []), args.large]
+    print(f"\n(2) page memory while sealing (JIT): {' vs '.join(size_label(size) for size in sizes)}")
     figures = []
-    for size, file in ((args.size, small), (args.large, large)):
+    for size in sizes:
+        file = small if size == args.size else random_file(base / "large.bin", size)
         result = seal_in_chromium(base, url, file, False, recipient)
         assert result["bytes"] == result["sealed"], "every sealed byte came out in pieces"
+        if file != small:
+            file.unlink()
         figures.append(result)
         print(
             f"  {size_label(size):>8}: renderer peak RSS {result['renderer_peak'] / MB:6.1f} MB,"
             f" JS heap peak {result['heapPeak'] / MB:6.1f} MB (at start {result['heapStart'] / MB:4.1f}),"
-            f" {size / result['seconds'] / MB:5.1f} MB/s"
+            f" {size / result['seconds'] / MB:5.1f} MB/s (load {proc.load_average()[0]})"
         )
-    large.unlink()
-    first, big = figures
+    first, big = figures[0], figures[-1]
     growth = (big["renderer_peak"] - first["renderer_peak"]) / MB
     heap = (big["heapPeak"] - first["heapPeak"]) / MB
     ok = met(abs(growth) <= TARGET_FLAT_MB and abs(heap) <= TARGET_FLAT_MB)
@@ -320,6 +323,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--large", type=parse_size, default=parse_size("2G"), help="memory comparison (default 2G)"
+    )
+    parser.add_argument(
+        "--middle", type=parse_size, default=None, help="a size measured between the two (default none)"
     )
     parser.add_argument(
         "--server-size", type=parse_size, default=parse_size("256M"), help="server upload (default 256M)"
