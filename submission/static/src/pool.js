@@ -1,17 +1,20 @@
 // The seal workers: one per core (navigator.hardwareConcurrency, at most MAX_WORKERS), each
 // sealing runs of a file's STREAM chunks while the page only hands out jobs and puts their
 // ciphertext back in order. At most JOBS_AHEAD jobs per worker are sealed ahead of the upload,
-// so the page's memory stays flat whatever the file's size.
+// so the page's memory stays flat whatever the file's size; and their buffers go round (the
+// reader of the payload hands each job's ciphertext back with recycle() once it has copied it,
+// and the next job takes it to the worker) instead of becoming garbage (sealworker.js).
 //
 // A worker runs this very script: the page fetches it again with the integrity hash that its own
 // script tag carries (a Worker cannot be given one), and starts the workers from that Blob
 // (CSP `worker-src blob:`, docs/threat-model.md). Where anything of that fails, start() says
 // null and the page seals on its own thread as before.
-import { CHUNK_BYTES, chunkCount } from "./chunks.js"
+import { CHUNK_BYTES, TAG_BYTES, chunkCount } from "./chunks.js"
 
 const MAX_WORKERS = 4
 const JOB_CHUNKS = 16 // 1 MiB of plaintext per job
 const JOBS_AHEAD = 2
+const JOB_SEALED_BYTES = JOB_CHUNKS * (CHUNK_BYTES + TAG_BYTES)
 const START_MS = 20000 // a jitless worker parses the whole script first
 
 function startWorker(url) {
@@ -59,6 +62,7 @@ export class SealPool {
     this.workers = workers
     this.pending = new Map() // job id -> {resolve, reject}
     this.jobs = 0
+    this.spares = [] // ciphertext buffers read and handed back, for the next jobs to fill
     for (const worker of workers) {
       worker.onmessage = ({ data }) => this.settle(data)
       worker.onerror = (event) => this.close(new Error(event.message || "a seal worker failed"))
@@ -73,8 +77,18 @@ export class SealPool {
     if (this.workers.length === 0) return Promise.reject(new Error("the seal workers are closed"))
     const id = (this.jobs += 1)
     const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }))
-    this.workers[id % this.workers.length].postMessage({ id, ...job })
+    const spare = this.spares.pop() || null
+    this.workers[id % this.workers.length].postMessage({ id, ...job, spare }, spare === null ? [] : [spare])
     return done
+  }
+
+  // A job's ciphertext that its reader has copied and will not touch again: its buffer is
+  // filled by a later job. Anything else (a header, a short final run) is left alone.
+  recycle(chunk) {
+    const buffer = chunk.buffer
+    const whole = chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength
+    if (whole && buffer.byteLength >= JOB_SEALED_BYTES && this.spares.length < JOBS_AHEAD * this.size)
+      this.spares.push(buffer)
   }
 
   settle({ id, sealed, error }) {
@@ -123,6 +137,7 @@ export class SealPool {
   close(error = new Error("the seal workers are closed")) {
     for (const worker of this.workers) worker.terminate()
     this.workers = []
+    this.spares = []
     for (const job of this.pending.values()) job.reject(error)
     this.pending.clear()
   }

@@ -90,8 +90,10 @@ function prepend(first, stream) {
   )
 }
 
-// The same envelope as sealFile's, its payload sealed by `pool`.
+// The same envelope as sealFile's, its payload sealed by `pool`; its reader gives each chunk
+// back with `release` once it has copied it (pool.js reuses the buffers).
 export async function sealFileInPool(pool, recipients, file) {
   const { start, key } = await headerAndPayloadKey(recipients)
-  return { stream: prepend(start, pool.payload(key, file)), size: start.length + sealedPayloadSize(file.size) }
+  const stream = prepend(start, pool.payload(key, file))
+  return { stream, size: start.length + sealedPayloadSize(file.size), release: (chunk) => pool.recycle(chunk) }
 }
