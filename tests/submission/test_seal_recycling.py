@@ -5,15 +5,13 @@ filled again. Every buffer crosses between "threads" detached as a real transfer
 server keeps only part of some PATCHes, so a buffer reused too early would show as wrong bytes:
 the envelopes must open to the exact plaintext, and the buffers must actually be reused."""
 
-import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import crypto
+from tests.submission import test_seal_pool
 from tests.submission.test_page_sealing import _INSTALLED
 from tests.submission.test_seal_pool import JOB, age_opens
 
@@ -29,18 +27,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def seal_and_upload(out: Path, paths: list[Path], workers: int, recipient: str) -> dict[str, list[int]]:
-    node = shutil.which("node")
-    assert node, "node is missing: make test installs nodejs"
-    result = subprocess.run(
-        [node, str(DRIVER), str(out), str(workers), recipient],
-        input=json.dumps({"files": [str(p) for p in paths]}).encode(),
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    report: dict[str, list[int]] = json.loads(result.stdout)
-    return report
+    """test_seal_pool's run of a Node driver, with this file's driver."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(test_seal_pool, "DRIVER", DRIVER)
+        return test_seal_pool.seal_with_pool(out, paths, workers, [recipient])
 
 
 @pytest.mark.parametrize("workers", [1, 2])
