@@ -1,4 +1,5 @@
-// A reader that hands out a stream in pieces of exactly `size` bytes (the last one shorter).
+// A reader that hands out a stream (or a reader: read(), cancel()) in pieces of exactly `size`
+// bytes (the last one shorter).
 // tus-js-client keeps the piece in flight so a failed PATCH can be sent again; fed typage's
 // 64 KiB chunks one by one it would grow that piece by copying it at every chunk.
 //
@@ -12,19 +13,38 @@
 // piece its caller will not read again, for a later read to fill.
 const YIELD_BYTES = 1024 * 1024
 
-function nextTask() {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel()
-    channel.port1.onmessage = () => {
+// One MessageChannel per reader, not one per yield: each channel is a pair of Blink ports that
+// only a full garbage collection frees.
+function taskQueue() {
+  let channel = null
+  const waiting = []
+  return {
+    next() {
+      if (channel === null) {
+        channel = new MessageChannel()
+        channel.port1.onmessage = () => waiting.shift()()
+      }
+      return new Promise((resolve) => {
+        waiting.push(resolve)
+        channel.port2.postMessage(null)
+      })
+    },
+    close() {
+      if (channel === null) return
       channel.port1.close()
-      resolve()
-    }
-    channel.port2.postMessage(null)
-  })
+      channel.port2.close()
+      channel = null
+      for (const resolve of waiting.splice(0)) resolve()
+    },
+  }
 }
 
 export function piecesOf(stream, size, release = () => {}) {
-  const reader = stream.getReader()
+  // A reader given as such (the seal workers' runs, pool.js) waits on the workers' messages, so
+  // the event loop runs between its reads: only a stream's reads need the yields.
+  const yields = typeof stream.getReader === "function"
+  const reader = yields ? stream.getReader() : stream
+  const tasks = taskQueue()
   let sinceYield = 0
   let spare = null // bytes read past the end of the previous piece
   let whole = null // the chunk `spare` is the end of
@@ -43,14 +63,15 @@ export function piecesOf(stream, size, release = () => {}) {
           const next = await reader.read()
           if (next.done) {
             done = true
+            tasks.close()
             break
           }
           chunk = next.value
           whole = chunk
           sinceYield += chunk.length
-          if (sinceYield >= YIELD_BYTES) {
+          if (yields && sinceYield >= YIELD_BYTES) {
             sinceYield = 0
-            await nextTask()
+            await tasks.next()
           }
         }
         const take = Math.min(chunk.length, size - filled)
@@ -70,6 +91,7 @@ export function piecesOf(stream, size, release = () => {}) {
       whole = null
       free = null
       done = true
+      tasks.close()
       return reader.cancel()
     },
   }
