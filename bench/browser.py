@@ -6,7 +6,7 @@ Run from the repository root (as root, so that the renderer's peak RSS can be re
 
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py          # 256 MiB sealing, 2 GiB memory, 256 MiB server
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py --quick  # smoke run: 32 MiB, 128 MiB, 32 MiB
-    PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory  # (2) alone
+    PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory  # (2) alone; --only sealing: (1) alone
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory --middle 1G  # (2) at three sizes
 
 It prints numbers only; each target is printed beside its figure as "met" / "NOT met", never asserted.
@@ -194,7 +194,8 @@ def sealing(base: Path, args: argparse.Namespace) -> None:
     with static_site(base / "site") as url:
         if args.only != "memory":
             speed(base, url, small, recipient, args)
-        memory(base, url, small, recipient, args)
+        if args.only != "sealing":
+            memory(base, url, small, recipient, args)
 
 
 def speed(base: Path, url: str, small: Path, recipient: str, args: argparse.Namespace) -> None:
@@ -297,7 +298,7 @@ def server(base: Path, size: int, rounds: int) -> None:
 def run(args: argparse.Namespace) -> None:
     print(
         f"Tamga browser-sealing benchmark ({'quick' if args.quick else 'full'}"
-        f"{', memory only' if args.only else ''}), {time.strftime('%Y-%m-%d')}"
+        f"{f', {args.only} only' if args.only else ''}), {time.strftime('%Y-%m-%d')}"
     )
     print(f"machine: {os.cpu_count()} CPUs; load average {' '.join(proc.load_average())} (shared)")
     print("(load average again at the end: other sessions share these CPUs)")
@@ -306,7 +307,7 @@ def run(args: argparse.Namespace) -> None:
     base = Path(tempfile.mkdtemp(prefix="tamga-bench-browser-", dir=args.dir))
     try:
         sealing(base, args)
-        if args.only != "memory":
+        if args.only is None:
             server(base, args.server_size, args.rounds)
         print(f"\nload average at the end: {' '.join(proc.load_average())}")
     finally:
@@ -331,7 +332,9 @@ def main() -> int:
         "--server-size", type=parse_size, default=parse_size("256M"), help="server upload (default 256M)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="server rounds (default 3)")
-    parser.add_argument("--only", choices=("memory",), help="run only (2), page memory")
+    parser.add_argument(
+        "--only", choices=("sealing", "memory"), help="run only (1), sealing MB/s, or only (2), page memory"
+    )
     parser.add_argument("--quick", action="store_true", help="32M sealing, 128M memory, 32M server")
     parser.add_argument("--dir", default="/tmp", help="where the temporary directory goes")
     args = parser.parse_args()
