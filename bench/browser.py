@@ -6,6 +6,8 @@ Run from the repository root (as root, so that the renderer's peak RSS can be re
 
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py          # 256 MiB sealing, 2 GiB memory, 256 MiB server
     PYTHONPATH=$PWD .venv/bin/python bench/browser.py --quick  # smoke run: 32 MiB, 128 MiB, 32 MiB
+    PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory  # (2) alone; --only sealing: (1) alone
+    PYTHONPATH=$PWD .venv/bin/python bench/browser.py --only memory --middle 1G  # (2) at three sizes
 
 It prints numbers only; each target is printed beside its figure as "met" / "NOT met", never asserted.
 MB means 10^6 bytes. Everything lives in a temporary directory under /tmp (--dir to choose).
@@ -14,12 +16,15 @@ MB means 10^6 bytes. Everything lives in a temporary directory under /tmp (--dir
     workers, typage and the page's 4 MiB piece reader), on a page of a local static server. A
     file of random bytes is chosen in a file input (as a source does) and sealed to one X25519
     recipient as the page seals it, by its seal workers (one per core, at most 4; the time
-    includes starting them); the pieces are counted and dropped (no network). MB/s = plaintext /
+    includes starting them); the pieces are counted and handed back to be filled again, as the
+    upload's source does once the server has them (no network). MB/s = plaintext /
     wall time. Once with Chromium's defaults (JIT) and once with `--js-flags=--jitless` (Tor
     Browser "Safer"), each beside the page's own thread alone (typage from File.stream(), what
     the page does without workers).
-(2) Page memory: the same sealing with the JIT at --size and at --large; the renderer process's
-    peak RSS (VmHWM, reset before each run: the workers are threads of it) and the JS heap's peak
+(2) Page memory: the same sealing with the JIT at --size and at --large, each in a new browser
+    started the same way; the renderer process's peak RSS (the workers are threads of it): the
+    larger of VmHWM (reset before each run) and VmRSS sampled every 50 ms, since the kernel
+    updates VmHWM lazily and was seen tens of MB below a sampled VmRSS; and the JS heap's peak
     (performance.memory, sampled: the page's heap, not the workers').
     Flat means the large file's peak within 32 MB of the small one's.
 (3) Server: `tamga-intake serve` (gthread). tus: a file sealed beforehand (in this process) is
@@ -82,6 +87,7 @@ SEAL_SCRIPT = (
     " (e) => (window.benchResult = {error: String(e)}))"
 )
 POLL_SECONDS = 2.0
+SAMPLE_SECONDS = 0.05
 META = b'{"name": "VID_20240310_0815.mp4", "type": "video/mp4"}'
 
 
@@ -132,6 +138,25 @@ def renderers(root: int) -> list[int]:
     return found
 
 
+@contextlib.contextmanager
+def sampled_peak(pids: list[int]) -> Iterator[list[int]]:
+    """The largest VmRSS of any of `pids`, sampled every SAMPLE_SECONDS until the block ends."""
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(SAMPLE_SECONDS):
+            peak[0] = max(peak[0], *(proc.status("VmRSS", pid) or 0 for pid in pids))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+
+
 def seal_in_chromium(
     base: Path, url: str, file: Path, jitless: bool, recipient: str, workers: bool = True
 ) -> dict[str, float]:
@@ -144,17 +169,18 @@ def seal_in_chromium(
         driver.find_element(By.ID, "file").send_keys(str(file))
         pids = renderers(driver.service.process.pid)  # type: ignore[attr-defined]
         reset = all(proc.reset_peak(pid) for pid in pids)
-        driver.execute_script(SEAL_SCRIPT, recipient, workers)
-        result: dict[str, float] | None = None
-        while result is None:
-            time.sleep(POLL_SECONDS)
-            # A jitless renderer busy sealing can leave a command unanswered for a minute: ask again.
-            with contextlib.suppress(TimeoutException, ReadTimeoutError):
-                result = driver.execute_script("return window.benchResult")
+        with sampled_peak(pids) as sampled:
+            driver.execute_script(SEAL_SCRIPT, recipient, workers)
+            result: dict[str, float] | None = None
+            while result is None:
+                time.sleep(POLL_SECONDS)
+                # A jitless renderer busy sealing can leave a command unanswered for a minute: ask again.
+                with contextlib.suppress(TimeoutException, ReadTimeoutError):
+                    result = driver.execute_script("return window.benchResult")
         if "error" in result:
             raise RuntimeError(f"sealing failed in the page: {result['error']}")
         peaks = [proc.status("VmHWM", pid) or 0 for pid in pids]
-        result["renderer_peak"] = float(max(peaks)) if reset and peaks else 0.0
+        result["renderer_peak"] = float(max(*peaks, sampled[0])) if reset and peaks else 0.0
         return result
     finally:
         driver.quit()
@@ -166,41 +192,54 @@ def sealing(base: Path, args: argparse.Namespace) -> None:
     build_site(base / "site")
     small = random_file(base / "small.bin", args.size)
     with static_site(base / "site") as url:
-        print(f"\n(1) sealing {size_label(args.size)} in the page (File -> seal workers -> 4 MiB pieces)")
-        jitless_file = small
-        if args.jitless_size != args.size:
-            jitless_file = random_file(base / "jitless.bin", args.jitless_size)
-        jit: dict[str, float] = {}
-        for name, jitless, file, size, target in (
-            ("JIT", False, small, args.size, TARGET_JIT_MBPS),
-            ("jitless", True, jitless_file, args.jitless_size, TARGET_JITLESS_MBPS),
-        ):
-            pool = seal_in_chromium(base, url, file, jitless, recipient)
-            assert pool["bytes"] == pool["sealed"], "every sealed byte came out in pieces"
-            alone = seal_in_chromium(base, url, file, jitless, recipient, workers=False)
-            rate, alone_rate = size / pool["seconds"] / MB, size / alone["seconds"] / MB
-            workers = f"{pool['workers']:.0f} workers"
-            print(
-                f"  {name + ':':8} {pool['seconds']:7.2f} s {rate:7.2f} MB/s with {workers}"
-                f" ({size_label(size)}; >= {target}: {met(rate >= target)});"
-                f" page thread alone {alone_rate:.2f} MB/s"
-            )
-            jit = jit or pool
+        if args.only != "memory":
+            speed(base, url, small, recipient, args)
+        if args.only != "sealing":
+            memory(base, url, small, recipient, args)
 
-        print(f"\n(2) page memory while sealing (JIT): {size_label(args.size)} vs {size_label(args.large)}")
-        large = random_file(base / "large.bin", args.large)
-        big = seal_in_chromium(base, url, large, False, recipient)
-        large.unlink()
-        for size, result in ((args.size, jit), (args.large, big)):
-            print(
-                f"  {size_label(size):>8}: renderer peak RSS {result['renderer_peak'] / MB:6.1f} MB,"
-                f" JS heap peak {result['heapPeak'] / MB:6.1f} MB (at start {result['heapStart'] / MB:4.1f}),"
-                f" {size / result['seconds'] / MB:5.1f} MB/s"
-            )
-        growth = (big["renderer_peak"] - jit["renderer_peak"]) / MB
-        heap = (big["heapPeak"] - jit["heapPeak"]) / MB
-        ok = met(abs(growth) <= TARGET_FLAT_MB and abs(heap) <= TARGET_FLAT_MB)
-        print(f"  growth: renderer {growth:+.1f} MB, JS heap {heap:+.1f} MB (within 32 MB: {ok})")
+
+def speed(base: Path, url: str, small: Path, recipient: str, args: argparse.Namespace) -> None:
+    print(f"\n(1) sealing {size_label(args.size)} in the page (File -> seal workers -> 4 MiB pieces)")
+    jitless_file = small
+    if args.jitless_size != args.size:
+        jitless_file = random_file(base / "jitless.bin", args.jitless_size)
+    for name, jitless, file, size, target in (
+        ("JIT", False, small, args.size, TARGET_JIT_MBPS),
+        ("jitless", True, jitless_file, args.jitless_size, TARGET_JITLESS_MBPS),
+    ):
+        pool = seal_in_chromium(base, url, file, jitless, recipient)
+        assert pool["bytes"] == pool["sealed"], "every sealed byte came out in pieces"
+        alone = seal_in_chromium(base, url, file, jitless, recipient, workers=False)
+        rate, alone_rate = size / pool["seconds"] / MB, size / alone["seconds"] / MB
+        workers = f"{pool['workers']:.0f} workers"
+        print(
+            f"  {name + ':':8} {pool['seconds']:7.2f} s {rate:7.2f} MB/s with {workers}"
+            f" ({size_label(size)}; >= {target}: {met(rate >= target)});"
+            f" page thread alone {alone_rate:.2f} MB/s (load {proc.load_average()[0]})"
+        )
+
+
+def memory(base: Path, url: str, small: Path, recipient: str, args: argparse.Namespace) -> None:
+    sizes = [args.size, *([args.middle] if args.middle else []), args.large]
+    print(f"\n(2) page memory while sealing (JIT): {' vs '.join(size_label(size) for size in sizes)}")
+    figures = []
+    for size in sizes:
+        file = small if size == args.size else random_file(base / "large.bin", size)
+        result = seal_in_chromium(base, url, file, False, recipient)
+        assert result["bytes"] == result["sealed"], "every sealed byte came out in pieces"
+        if file != small:
+            file.unlink()
+        figures.append(result)
+        print(
+            f"  {size_label(size):>8}: renderer peak RSS {result['renderer_peak'] / MB:6.1f} MB,"
+            f" JS heap peak {result['heapPeak'] / MB:6.1f} MB (at start {result['heapStart'] / MB:4.1f}),"
+            f" {size / result['seconds'] / MB:5.1f} MB/s (load {proc.load_average()[0]})"
+        )
+    first, big = figures[0], figures[-1]
+    growth = (big["renderer_peak"] - first["renderer_peak"]) / MB
+    heap = (big["heapPeak"] - first["heapPeak"]) / MB
+    ok = met(abs(growth) <= TARGET_FLAT_MB and abs(heap) <= TARGET_FLAT_MB)
+    print(f"  growth: renderer {growth:+.1f} MB, JS heap {heap:+.1f} MB (within 32 MB: {ok})")
 
 
 def server(base: Path, size: int, rounds: int) -> None:
@@ -258,7 +297,8 @@ def server(base: Path, size: int, rounds: int) -> None:
 
 def run(args: argparse.Namespace) -> None:
     print(
-        f"Tamga browser-sealing benchmark ({'quick' if args.quick else 'full'}), {time.strftime('%Y-%m-%d')}"
+        f"Tamga browser-sealing benchmark ({'quick' if args.quick else 'full'}"
+        f"{f', {args.only} only' if args.only else ''}), {time.strftime('%Y-%m-%d')}"
     )
     print(f"machine: {os.cpu_count()} CPUs; load average {' '.join(proc.load_average())} (shared)")
     print("(load average again at the end: other sessions share these CPUs)")
@@ -267,7 +307,8 @@ def run(args: argparse.Namespace) -> None:
     base = Path(tempfile.mkdtemp(prefix="tamga-bench-browser-", dir=args.dir))
     try:
         sealing(base, args)
-        server(base, args.server_size, args.rounds)
+        if args.only is None:
+            server(base, args.server_size, args.rounds)
         print(f"\nload average at the end: {' '.join(proc.load_average())}")
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -285,9 +326,15 @@ def main() -> int:
         "--large", type=parse_size, default=parse_size("2G"), help="memory comparison (default 2G)"
     )
     parser.add_argument(
+        "--middle", type=parse_size, default=None, help="a size measured between the two (default none)"
+    )
+    parser.add_argument(
         "--server-size", type=parse_size, default=parse_size("256M"), help="server upload (default 256M)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="server rounds (default 3)")
+    parser.add_argument(
+        "--only", choices=("sealing", "memory"), help="run only (1), sealing MB/s, or only (2), page memory"
+    )
     parser.add_argument("--quick", action="store_true", help="32M sealing, 128M memory, 32M server")
     parser.add_argument("--dir", default="/tmp", help="where the temporary directory goes")
     args = parser.parse_args()

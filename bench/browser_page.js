@@ -1,6 +1,6 @@
 // bench/browser.py's page: the intake page's own sealing code (submission/static/src/) over a
 // chosen file, exactly as the page runs it (File -> seal workers, or File.stream() -> typage on
-// the page's thread -> 4 MiB tus pieces), with the pieces dropped instead of uploaded. Bundled by
+// the page's thread -> 4 MiB tus pieces), with the pieces handed back instead of uploaded. Bundled by
 // esbuild into the bench's temporary site; like the page script, the bundle is also the seal
 // workers' script.
 import { piecesOf } from "../submission/static/src/pieces.js"
@@ -23,12 +23,13 @@ async function benchSeal(recipient, workers) {
   const pool = workers ? await SealPool.start(script) : null
   if (workers && pool === null) throw new Error("the seal workers did not start")
   const sealed = pool === null ? await sealFile(encrypterFor([recipient]), file) : await sealFileInPool(pool, [recipient], file)
-  const reader = piecesOf(sealed.stream, PIECE_BYTES)
+  const reader = piecesOf(sealed.stream, PIECE_BYTES, sealed.release)
   let bytes = 0
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
     bytes += value.length
+    reader.reuse(value) // as the upload's source does once the server has the piece
     heapPeak = Math.max(heapPeak, heap())
   }
   const seconds = (performance.now() - start) / 1000

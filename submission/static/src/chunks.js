@@ -24,10 +24,12 @@ export function chunkNonce(counter, last) {
 }
 
 // Chunks `first`, `first + 1`, … of a payload, sealed: `plaintext` holds whole chunks but for a
-// shorter final one, and `last` says the payload's final chunk is among them.
-export function sealChunks(key, plaintext, first, last) {
+// shorter final one, and `last` says the payload's final chunk is among them. The ciphertext is
+// written into `spare` (an ArrayBuffer) when it is large enough, so buffers can go round.
+export function sealChunks(key, plaintext, first, last, spare = null) {
   const count = chunkCount(plaintext.length)
-  const sealed = new Uint8Array(plaintext.length + TAG_BYTES * count)
+  const length = plaintext.length + TAG_BYTES * count
+  const sealed = spare !== null && spare.byteLength >= length ? new Uint8Array(spare, 0, length) : new Uint8Array(length)
   for (let i = 0; i < count; i++) {
     const chunk = plaintext.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)
     const at = i * (CHUNK_BYTES + TAG_BYTES)

@@ -50,7 +50,8 @@ async function sealAll(form, recipients, pool, panel) {
     rows.push({ label: file.name, size: metadata.size + content.size })
     const row = rows.length - 1
     envelopes.push({ kind: "file-metadata", item, body: metadata, size: metadata.size, row })
-    envelopes.push({ kind: "file-content", item, body: content.stream, size: content.size, row, before: metadata.size })
+    const { stream, size, release } = content
+    envelopes.push({ kind: "file-content", item, body: stream, size, release, row, before: metadata.size })
   }
   return { envelopes, rows }
 }
@@ -110,6 +111,7 @@ class Submission {
           item: envelope.item,
           body: envelope.body,
           size: envelope.size,
+          release: envelope.release,
           events: {
             started: (upload) => (this.current = upload),
             progress: (sent) => {

@@ -70,28 +70,28 @@ async function headerAndPayloadKey(recipients) {
   return { start, key }
 }
 
-function prepend(first, stream) {
-  const reader = stream.getReader()
-  return new ReadableStream(
-    {
-      start(controller) {
-        controller.enqueue(first)
-      },
-      async pull(controller) {
-        const { done, value } = await reader.read()
-        if (done) controller.close()
-        else controller.enqueue(value)
-      },
-      cancel(reason) {
-        return reader.cancel(reason)
-      },
+// `first`, then what `reader` reads: a reader (read(), cancel()) like a stream's.
+function prepend(first, reader) {
+  let head = first
+  return {
+    read() {
+      if (head === null) return reader.read()
+      const value = head
+      head = null
+      return Promise.resolve({ done: false, value })
     },
-    { highWaterMark: 0 },
-  )
+    cancel(reason) {
+      head = null
+      return reader.cancel(reason)
+    },
+  }
 }
 
-// The same envelope as sealFile's, its payload sealed by `pool`.
+// The same envelope as sealFile's, its payload sealed by `pool`: `stream` is a reader of it (the
+// pieces' reader takes either), and `release` takes back each chunk once it is copied
+// (pool.js reuses the buffers).
 export async function sealFileInPool(pool, recipients, file) {
   const { start, key } = await headerAndPayloadKey(recipients)
-  return { stream: prepend(start, pool.payload(key, file)), size: start.length + sealedPayloadSize(file.size) }
+  const stream = prepend(start, pool.payload(key, file))
+  return { stream, size: start.length + sealedPayloadSize(file.size), release: (chunk) => pool.recycle(chunk) }
 }

@@ -3,6 +3,7 @@
 // storage, since a sealed stream cannot be read again from its start after a reload.
 import { Upload } from "tus-js-client"
 import { piecesOf } from "./pieces.js"
+import { PieceSource } from "./piecesource.js"
 
 export const PIECE_BYTES = 4 * 1024 * 1024
 
@@ -18,14 +19,15 @@ function retryable(error) {
   return !(status >= 400 && status < 500) || status === 409 || status === 423
 }
 
-// Upload `body` (a Blob, or a sealed stream and its size) as one envelope of `kind` for item
-// `item`. `events` gets progress(sent), retrying() and the upload's abort handle via started().
+// Upload `body` (a Blob, or a sealed stream and its size; `release` takes back each of the
+// stream's chunks once it is copied into a piece) as one envelope of `kind` for item `item`. `events` gets progress(sent), retrying() and the upload's abort handle via started().
 // Resolves to the upload id.
-export function uploadEnvelope({ endpoint, csrfToken, kind, item, body, size, events }) {
+export function uploadEnvelope({ endpoint, csrfToken, kind, item, body, size, release, events }) {
   return new Promise((resolve, reject) => {
-    const stream = body instanceof Blob ? null : piecesOf(body, PIECE_BYTES)
+    const stream = body instanceof Blob ? null : piecesOf(body, PIECE_BYTES, release)
     const upload = new Upload(stream || body, {
       endpoint,
+      ...(stream === null ? {} : { fileReader: { openFile: async (reader) => new PieceSource(reader) } }),
       chunkSize: PIECE_BYTES,
       uploadSize: size,
       retryDelays: RETRY_DELAYS,
