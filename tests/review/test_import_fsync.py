@@ -3,16 +3,14 @@
 fsync refuses the import with nothing catalogued, no file left open and no thread left behind."""
 
 import os
-import random
 import threading
 from pathlib import Path
 
 import pytest
 
-from crypto import seal_bytes
 from review import pipeline, vault
 from review.pipeline import Inline, Worker
-from tests.support.bundles import manifest_document, manifest_entry, member, sealed_manifest, sha256, tar
+from tests.support.bundles import random_file_bundle
 from tests.support.intake import Intake
 from tests.support.station import Station, assert_refused
 
@@ -23,14 +21,8 @@ def runner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def _bundle(tmp_path: Path, station: Station, intake: Intake) -> tuple[Path, list[bytes]]:
-    contents = [random.Random(n).randbytes(1024 * 1024 + n) for n in range(3)]
-    sealed = [seal_bytes(content, [station.recipient]) for content in contents]
-    entries = [manifest_entry(e, kind="file-content", item=n + 1) for n, e in enumerate(sealed)]
-    document = manifest_document(intake.key, [station.recipient], 1, entries)
-    name, data = sealed_manifest(document, intake.key, [station.recipient])
     path = tmp_path / "b.tar"
-    path.write_bytes(tar(member(name, data), *[member(sha256(e) + ".age", e) for e in sealed]))
-    return path, sealed
+    return path, random_file_bundle(path, intake.key, station.recipient, 1024 * 1024)
 
 
 def _threads() -> list[str]:

@@ -3,17 +3,15 @@ ways an import runs: the worker thread's failure reaches the command although no
 for the worker any more (review/importer.py tells contents after the last envelope)."""
 
 import errno
-import random
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
 
-from crypto import seal_bytes
 from review import pipeline, vault
 from review.pipeline import Inline, Worker
-from tests.support.bundles import manifest_document, manifest_entry, member, sealed_manifest, sha256, tar
+from tests.support.bundles import random_file_bundle
 from tests.support.intake import Intake
 from tests.support.station import Station, assert_refused
 
@@ -42,17 +40,6 @@ class FullAfterOneWrite:
         return getattr(self._out, name)
 
 
-def _bundle(tmp_path: Path, station: Station, intake: Intake) -> Path:
-    contents = [random.Random(n).randbytes(3 * 1024 * 1024 + n) for n in range(3)]
-    sealed = [seal_bytes(content, [station.recipient]) for content in contents]
-    entries = [manifest_entry(e, kind="file-content", item=n + 1) for n, e in enumerate(sealed)]
-    document = manifest_document(intake.key, [station.recipient], 1, entries)
-    name, data = sealed_manifest(document, intake.key, [station.recipient])
-    path = tmp_path / "b.tar"
-    path.write_bytes(tar(member(name, data), *[member(sha256(e) + ".age", e) for e in sealed]))
-    return path
-
-
 @pytest.mark.parametrize("failing", [1, 3], ids=["first envelope", "last envelope"])
 def test_a_staged_write_that_fails_refuses_the_import_and_leaves_nothing(
     tmp_path: Path,
@@ -62,7 +49,8 @@ def test_a_staged_write_that_fails_refuses_the_import_and_leaves_nothing(
     threaded: bool,
     failing: int,
 ) -> None:
-    path = _bundle(tmp_path, station, intake)
+    path = tmp_path / "b.tar"
+    random_file_bundle(path, intake.key, station.recipient, 3 * 1024 * 1024)
     real = vault.create_private
     opened = 0
 

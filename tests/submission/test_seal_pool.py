@@ -50,15 +50,21 @@ def age_opens(envelope: Path, identity: crypto.X25519Identity, tmp_path: Path) -
     return result.stdout
 
 
+def random_inputs(directory: Path, sizes: list[int]) -> list[Path]:
+    """One file of random bytes per size, in `directory`."""
+    paths = []
+    for index, size in enumerate(sizes):
+        path = directory / f"in-{index}"
+        path.write_bytes(os.urandom(size))
+        paths.append(path)
+    return paths
+
+
 @pytest.mark.parametrize("workers", [1, 3])
 def test_envelopes_sealed_by_the_pool_open_to_the_exact_bytes(tmp_path: Path, workers: int) -> None:
     identity = crypto.X25519Identity.generate()
     other = crypto.X25519Identity.generate()
-    paths = []
-    for index, size in enumerate(SIZES):
-        path = tmp_path / f"in-{index}"
-        path.write_bytes(os.urandom(size))
-        paths.append(path)
+    paths = random_inputs(tmp_path, SIZES)
     out = tmp_path / "out"
     out.mkdir()
     report = seal_with_pool(out, paths, workers, [str(identity.recipient), str(other.recipient)])

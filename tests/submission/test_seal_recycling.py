@@ -36,11 +36,7 @@ def seal_and_upload(out: Path, paths: list[Path], workers: int, recipient: str) 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_reused_buffers_seal_and_upload_the_exact_bytes(tmp_path: Path, workers: int) -> None:
     identity = crypto.X25519Identity.generate()
-    paths = []
-    for index, size in enumerate(SIZES):
-        path = tmp_path / f"in-{index}"
-        path.write_bytes(os.urandom(size))
-        paths.append(path)
+    paths = test_seal_pool.random_inputs(tmp_path, SIZES)
     out = tmp_path / "out"
     out.mkdir()
     report = seal_and_upload(out, paths, workers, str(identity.recipient))

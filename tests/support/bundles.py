@@ -4,11 +4,13 @@ member of a bundle lies; for the tests of what an import refuses."""
 
 import datetime
 import hashlib
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from crypto import _tar
+from crypto import _tar, seal_bytes
 from crypto.bundle import encode_manifest
 from crypto.signing import SigningKey
 from crypto.x25519 import X25519Recipient
@@ -128,3 +130,16 @@ def flip(data: bytes, offset: int, bit: int = 0) -> bytes:
     changed = bytearray(data)
     changed[offset] ^= 1 << bit
     return bytes(changed)
+
+
+def random_file_bundle(
+    path: Path, key: SigningKey, recipient: Any, base_size: int, files: int = 3
+) -> list[bytes]:
+    """Write to `path` a signed bundle (sequence 1) of `files` file envelopes sealed to `recipient`, the
+    n-th of base_size + n bytes seeded by n; return the envelopes."""
+    contents = [random.Random(n).randbytes(base_size + n) for n in range(files)]
+    sealed = [seal_bytes(content, [recipient]) for content in contents]
+    entries = [manifest_entry(e, kind="file-content", item=n + 1) for n, e in enumerate(sealed)]
+    name, data = sealed_manifest(manifest_document(key, [recipient], 1, entries), key, [recipient])
+    path.write_bytes(tar(member(name, data), *[member(sha256(e) + ".age", e) for e in sealed]))
+    return sealed
