@@ -11,8 +11,8 @@ import { piecesOf } from "../../submission/static/src/pieces.js"
 import { SealPool } from "../../submission/static/src/pool.js"
 import { runsOf } from "../../submission/static/src/runs.js"
 import { sealFileInPool } from "../../submission/static/src/seal.js"
-import { serveSealing } from "../../submission/static/src/sealworker.js"
 import { PIECE_BYTES } from "../../submission/static/src/upload.js"
+import { inProcessWorker } from "./node_driver.mjs"
 
 const UNEVEN = [7, 65536 + 3, 1, 300000, 65536]
 
@@ -61,25 +61,8 @@ async function runs([path, mode, ...lengths]) {
   process.stdout.write("\n" + JSON.stringify(facts))
 }
 
-function inProcessWorker() {
-  const worker = { onmessage: null, onerror: null, terminate() {} }
-  const scope = {
-    onmessage: null,
-    postMessage: (data, transfer = []) => {
-      const copy = structuredClone(data, { transfer })
-      setImmediate(() => worker.onmessage({ data: copy }))
-    },
-  }
-  worker.postMessage = (data, transfer = []) => {
-    const copy = structuredClone(data, { transfer })
-    setImmediate(() => scope.onmessage({ data: copy }))
-  }
-  serveSealing(scope)
-  return worker
-}
-
 async function pool([path, out, workers, recipient]) {
-  const seal = new SealPool(Array.from({ length: Number(workers) }, inProcessWorker))
+  const seal = new SealPool(Array.from({ length: Number(workers) }, () => inProcessWorker()))
   const given = seal.plaintextBuffer.bind(seal)
   const facts = { plaintextBuffers: 0, runs: 0 }
   seal.plaintextBuffer = () => {

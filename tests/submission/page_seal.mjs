@@ -8,12 +8,7 @@ import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { piecesOf } from "../../submission/static/src/pieces.js"
 import { encrypterFor, fileMetadata, messageText, sealFile, sealSmall } from "../../submission/static/src/seal.js"
-
-async function readStdin() {
-  const parts = []
-  for await (const part of process.stdin) parts.push(part)
-  return JSON.parse(Buffer.concat(parts).toString("utf8"))
-}
+import { readStdin } from "./node_driver.mjs"
 
 async function main([out, pieceBytes, ...recipients]) {
   const job = await readStdin()

@@ -10,25 +10,8 @@ import { join } from "node:path"
 import { piecesOf } from "../../submission/static/src/pieces.js"
 import { SealPool } from "../../submission/static/src/pool.js"
 import { sealFileInPool } from "../../submission/static/src/seal.js"
-import { serveSealing } from "../../submission/static/src/sealworker.js"
 import { PIECE_BYTES } from "../../submission/static/src/upload.js"
-
-function inProcessWorker(counter) {
-  const worker = { onmessage: null, onerror: null, terminate() {} }
-  const scope = { onmessage: null, postMessage: (data) => setImmediate(() => worker.onmessage({ data })) }
-  worker.postMessage = (data) => {
-    counter.jobs += 1
-    setImmediate(() => scope.onmessage({ data }))
-  }
-  serveSealing(scope)
-  return worker
-}
-
-async function readStdin() {
-  const parts = []
-  for await (const part of process.stdin) parts.push(part)
-  return JSON.parse(Buffer.concat(parts).toString("utf8"))
-}
+import { inProcessWorker, readStdin } from "./node_driver.mjs"
 
 async function main([out, workers, ...recipients]) {
   const job = await readStdin()
@@ -37,7 +20,8 @@ async function main([out, workers, ...recipients]) {
   for (const path of job.files) {
     item += 1
     const counter = { jobs: 0 }
-    const pool = new SealPool(Array.from({ length: Number(workers) }, () => inProcessWorker(counter)))
+    const count = () => (counter.jobs += 1)
+    const pool = new SealPool(Array.from({ length: Number(workers) }, () => inProcessWorker(count)))
     const file = new File([await openAsBlob(path)], "f")
     const sealed = await sealFileInPool(pool, recipients, file)
     const reader = piecesOf(sealed.stream, PIECE_BYTES)

@@ -1,9 +1,8 @@
 // Runs the page's seal-worker path with its buffers going round, under Node, for
 // test_seal_recycling.py: the pool's ciphertext buffers (pool.js recycle), the worker's plaintext
 // buffers (sealworker.js) and the upload pieces (pieces.js reuse, piecesource.js). Each "worker"
-// is the real sealworker.js behind a message pair that, like postMessage, delivers later and in
-// order, and clones each message with its transfer list, so a buffer sent away is detached on the
-// sender's side: a buffer reused while something still reads it shows as wrong bytes.
+// is node_driver.mjs's, which detaches a buffer sent away as postMessage does: a buffer reused
+// while something still reads it shows as wrong bytes.
 // The upload is tus-js-client's use of a source: PATCHes of PIECE_BYTES from the server's offset,
 // where the server keeps only a third of every third PATCH (a cut connection).
 //   node recycle_seal.mjs OUT_DIR WORKERS RECIPIENT... < {"files": [path...]}
@@ -15,30 +14,15 @@ import { piecesOf } from "../../submission/static/src/pieces.js"
 import { PieceSource } from "../../submission/static/src/piecesource.js"
 import { SealPool } from "../../submission/static/src/pool.js"
 import { sealFileInPool } from "../../submission/static/src/seal.js"
-import { serveSealing } from "../../submission/static/src/sealworker.js"
 import { PIECE_BYTES } from "../../submission/static/src/upload.js"
+import { inProcessWorker, readStdin } from "./node_driver.mjs"
 
-function transferred(data, transfer) {
-  return structuredClone(data, { transfer })
-}
-
-function inProcessWorker(counter) {
-  const worker = { onmessage: null, onerror: null, terminate() {} }
-  const scope = {
-    onmessage: null,
-    postMessage: (data, transfer = []) => {
-      const copy = transferred(data, transfer)
-      setImmediate(() => worker.onmessage({ data: copy }))
-    },
-  }
-  worker.postMessage = (data, transfer = []) => {
+// Counts the jobs the page posts, and those that carry a spare ciphertext buffer.
+function countedJobs(counter) {
+  return (data) => {
     counter.jobs += 1
     if (data.spare) counter.spared += 1
-    const copy = transferred(data, transfer)
-    setImmediate(() => scope.onmessage({ data: copy }))
   }
-  serveSealing(scope)
-  return worker
 }
 
 // A reader of pieces that counts the pieces it hands out and those it fills again.
@@ -74,12 +58,6 @@ async function upload(source, size, counter) {
   return kept
 }
 
-async function readStdin() {
-  const parts = []
-  for await (const part of process.stdin) parts.push(part)
-  return JSON.parse(Buffer.concat(parts).toString("utf8"))
-}
-
 async function main([out, workers, ...recipients]) {
   const job = await readStdin()
   const report = { sizes: [], jobs: [], spared: [], pieces: [], reused: [], cut: [] }
@@ -87,7 +65,8 @@ async function main([out, workers, ...recipients]) {
   for (const path of job.files) {
     item += 1
     const counter = { jobs: 0, spared: 0, pieces: 0, reused: 0, cut: 0 }
-    const pool = new SealPool(Array.from({ length: Number(workers) }, () => inProcessWorker(counter)))
+    const count = countedJobs(counter)
+    const pool = new SealPool(Array.from({ length: Number(workers) }, () => inProcessWorker(count)))
     const file = new File([await openAsBlob(path)], "f")
     const sealed = await sealFileInPool(pool, recipients, file)
     const reader = counted(piecesOf(sealed.stream, PIECE_BYTES, sealed.release), counter)
