@@ -31,11 +31,21 @@ BOUNDARY = "tamgaReserveBoundary"
 
 
 def allocated(directory: Path) -> int:
-    total = 0
-    for path in directory.iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a refused upload's part, removed meanwhile
-            total += os.stat(path).st_blocks * 512
-    return total
+    """What the store's files take, as one consistent reading.
+
+    A name that vanishes between the listing and its stat was renamed (a part committed) or
+    removed meanwhile: counting it as nothing would show room that is not there, so the
+    directory is read again. A real disk's free space (statvfs) has no such gap.
+    """
+    while True:
+        total = 0
+        for path in directory.iterdir():
+            try:
+                total += os.stat(path).st_blocks * 512
+            except FileNotFoundError:
+                break
+        else:
+            return total
 
 
 @pytest.fixture
