@@ -1,0 +1,150 @@
+"""Writing big files straight to the disk (O_DIRECT), past the page cache.
+
+The station's import and `python -m crypto seal/open -o FILE` write files that they fsync and do
+not read back soon. Written through the page cache, every byte is first copied into a fresh
+page-cache page, and on a virtual machine whose host backs each fresh page when it is first
+touched, that copy cost 3 to 4 s of kernel time per GiB here, more than decrypting the same GiB
+(perf of an import: copy_folio_from_iter_atomic, 40% of all samples), and it doubled or halved
+from one run to the next with the VM's memory state. Written direct, a GiB costs about 0.2 s of
+kernel time, the disk takes the bytes as they come instead of in a backlog, and the fsync at the
+end has little left to do (docs/crypto-speed.md).
+
+O_DIRECT wants the buffer's address, each write's length and the file offset aligned to the
+device's block: bytes are gathered in a page-aligned buffer (an anonymous mmap) and written in
+whole blocks; the unaligned tail is written once O_DIRECT is cleared. Where the filesystem refuses
+O_DIRECT (tmpfs before Linux 6.6, many FUSE filesystems, any OS but Linux), or refuses one of its
+writes, the same bytes are written through the page cache: only slower, never different.
+"""
+
+import contextlib
+import errno
+import fcntl
+import io
+import mmap
+import os
+from typing import Any
+
+ALIGN = 4096  # a multiple of every logical block size in use (512 or 4096)
+BLOCK = 1 << 20  # bytes per write: fewer were slower here (256 KiB: 1.29 s/GiB against 0.77)
+_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+
+
+class DirectWriter(io.RawIOBase):
+    """A write-only file over `fd` that writes whole aligned blocks with O_DIRECT when it can.
+
+    Writes are gathered (one copy, into a buffer that stays mapped) and go out a BLOCK at a time;
+    flush() writes everything gathered, its tail through the page cache, after which the file is
+    written through the page cache only. A failed write is raised once; close() then closes
+    without trying it again.
+    """
+
+    # Defaults, so that close() (also run by the finalizer) is safe on a half-made writer.
+    _fd = -1
+    _fill = 0
+    _failed = True
+    _buffer: mmap.mmap | None = None
+    direct = False
+
+    def __init__(self, fd: int, block: int = BLOCK) -> None:
+        """Take ownership of fd (closed by close()) once this returns."""
+        super().__init__()
+        if block % ALIGN:
+            raise ValueError("block must be a multiple of ALIGN")
+        self._buffer = mmap.mmap(-1, block)  # page-aligned, as O_DIRECT needs
+        self._view = memoryview(self._buffer)
+        self._failed = False
+        self._fd = fd  # nothing after this raises
+        self.direct = _set_direct(fd, True)
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        size = len(view)
+        block = len(self._view)
+        while view:
+            take = min(block - self._fill, len(view))
+            self._view[self._fill : self._fill + take] = view[:take]
+            self._fill += take
+            view = view[take:]
+            if self._fill == block:
+                self._write_out(block)
+                self._fill = 0
+        return size
+
+    def flush(self) -> None:
+        """Write everything gathered; from now on the file is written through the page cache."""
+        if self.closed or self._failed or not self._fill:
+            return
+        aligned = self._fill - self._fill % ALIGN
+        if self.direct and aligned:
+            self._write_out(aligned, end=aligned)
+        if self.direct and aligned < self._fill:
+            self.direct = _set_direct(self._fd, False)
+        self._write_out(self._fill, start=aligned)
+        self._fill = 0
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.flush()
+        finally:
+            super().close()  # flushes again: nothing is left
+            if self._buffer is not None:
+                # A failed write's traceback may still hold a slice of the buffer: then the
+                # mapping goes when that does.
+                with contextlib.suppress(BufferError):
+                    self._view.release()
+                    self._buffer.close()
+                self._buffer = None
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def _write_out(self, length: int, start: int = 0, end: int | None = None) -> None:
+        """Write the buffer's bytes [start, end or length) in full."""
+        done, stop = start, length if end is None else end
+        try:
+            while done < stop:
+                try:
+                    done += os.write(self._fd, self._view[done:stop])
+                except OSError as error:
+                    if not (self.direct and error.errno == errno.EINVAL):
+                        raise
+                    # The filesystem took the flag but not this write: the page cache takes it.
+                    self.direct = _set_direct(self._fd, False)
+                else:
+                    if self.direct and done % ALIGN:  # a short write: the rest is unaligned
+                        self.direct = _set_direct(self._fd, False)
+        except BaseException:
+            self._failed = True
+            raise
+
+
+def _set_direct(fd: int, on: bool) -> bool:
+    """Turn O_DIRECT on (never raises: False when it cannot be) or off; return whether it is on."""
+    if not _O_DIRECT:
+        return False
+    if not on:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+        return False
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | _O_DIRECT)
+    except OSError:  # EINVAL: this filesystem has no direct I/O
+        return False
+    return True
+
+
+def create_direct(path: str | os.PathLike[str], mode: int = 0o600) -> DirectWriter:
+    """A new file (O_EXCL: FileExistsError if anything is at path), written direct when it can be."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        return DirectWriter(fd)
+    except BaseException:  # the writer did not take the fd
+        os.close(fd)
+        raise
