@@ -95,8 +95,9 @@ class Worker:
     Use it as a context manager: leaving the block waits for every call and stops the thread.
     """
 
-    def __init__(self, name: str = "tamga-worker") -> None:
-        self._tasks: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue(_TASKS)
+    def __init__(self, name: str = "tamga-worker", tasks: int = _TASKS) -> None:
+        """At most `tasks` calls wait at a time: submit() blocks beyond them."""
+        self._tasks: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue(tasks)
         self._done = threading.Condition()
         self._pending = 0
         self._error: BaseException | None = None

@@ -93,7 +93,7 @@ def _receive(
     with contextlib.ExitStack() as stack:
         copy = stack.enter_context(lazy_private_copy()) if kind == "file" else None
         failure = ""
-        with staging.receive(digest, stream, worker) as reader:
+        with staging.receive(digest, stream) as reader:
             try:
                 measured = media.read_through(open_chunks(reader, [keys.identity]), copy, worker)
             except BundleError:

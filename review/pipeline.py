@@ -1,13 +1,14 @@
-"""The import's second core: a worker thread that writes and hashes the plaintext, and one that
-hashes the ciphertext, in order, while the caller reads and decrypts.
+"""The import's second core: a worker thread that hashes the plaintext (and copies a medium to be
+probed), and one that hashes the ciphertext, in order, while the caller reads and decrypts.
 
-hashlib, file writes and pyca's ChaCha20-Poly1305 all release the GIL on large buffers, so the
-ciphertext's copy into the vault and both SHA-256s run beside the decryption instead of after it.
-Two threads, not one: with the ciphertext's hash on the reading thread, that thread had about 1.5x
-the worker's work (read, hash and decrypt against write and hash), and the worker waited. That
-pays only when a core is idle: on a busy machine the hand-over costs more than it overlaps
-(bench/seal.py prints both), so `runner()` and `hasher()` pick, by the same test as crypto's own
-streams (crypto.overlap.second_core_idle). The queues are bounded: memory stays flat.
+hashlib and pyca's ChaCha20-Poly1305 release the GIL on large buffers, so both SHA-256s run beside
+the decryption instead of after it. Two threads, not one: with the ciphertext's hash on the reading
+thread, that thread had about 1.5x the worker's work, and the worker waited. That pays only when a
+core is idle: on a busy machine the hand-over costs more than it overlaps (bench/seal.py prints
+both), so `runner()` and `hasher()` pick, by the same test as crypto's own streams
+(crypto.overlap.second_core_idle). The staged copy's writes wait for the disk, not a core, and go
+to a thread of their own whatever the load (review/vault.py). The queues are bounded: memory
+stays flat.
 """
 
 from collections.abc import Callable

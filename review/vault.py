@@ -4,7 +4,6 @@ Imports write into a fresh staging directory first; only a bundle that verified 
 moved in. Staging left behind by a killed import is removed before the next one.
 """
 
-import concurrent.futures
 import contextlib
 import hashlib
 import io
@@ -18,12 +17,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
 
 from crypto import Recipient, seal_stream
+from crypto.direct import create_direct
 from crypto.files import create_private, fsync_directory
-from review.pipeline import Runner
+from review.pipeline import Worker
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 STAGING = ".staging"
 _BLOCK = 1 << 20  # copy and read-ahead size
+_WRITES_IN_FLIGHT = 4  # blocks waiting for the staging's writer: enough to keep the disk busy
 
 
 class Readable(Protocol):
@@ -87,23 +88,25 @@ class Vault:
 class Staging:
     """Envelopes received but not yet in the vault.
 
-    A received envelope is fsynced on a thread of its own while the import reads the next one:
-    fsync waits for the disk, not a core. commit() waits for every fsync before anything moves.
+    Staged copies are written straight to the disk (crypto/direct.py: the station fsyncs them and
+    does not read them back soon, and the page cache's fresh pages were the import's largest
+    cost) by a thread of their own, which also fsyncs each one once it is whole, while the import
+    reads the next: both wait for the disk, not a core. commit() waits for all of it before
+    anything moves; a failed write or fsync is raised by the next hand-over or by commit().
     """
 
     def __init__(self, vault: Vault, directory: Path) -> None:
         self.vault = vault
         self.directory = directory
         self.staged: list[str] = []
-        self._syncer: concurrent.futures.ThreadPoolExecutor | None = None
-        self._syncing: list[concurrent.futures.Future[None]] = []
+        self._writer: Worker | None = None
         self._received: list[BinaryIO] = []  # closed by their fsync, or at the latest by commit/discard
 
     def path(self, digest: str) -> Path:
         return self.directory / f"{digest}.age"
 
     def write(self, digest: str, src: Readable) -> None:
-        with create_private(self.path(digest)) as out:
+        with self._create(digest) as out:
             while block := src.read(_BLOCK):
                 out.write(block)
             out.flush()
@@ -124,46 +127,43 @@ class Staging:
         return digest, envelope.size
 
     @contextlib.contextmanager
-    def receive(self, digest: str, src: Readable, worker: Runner) -> Iterator[BinaryIO]:
+    def receive(self, digest: str, src: Readable) -> Iterator[BinaryIO]:
         """Stage src while the block reads it: the reader it yields hands every block it reads to
-        `worker` to be written; what the block leaves unread is copied on leaving, then fsynced.
+        the staging's writer thread; what the block leaves unread is copied on leaving, then the
+        copy is fsynced on that thread. On an exception, discard() (which the import calls) stops
+        the thread before it closes the file.
 
         One read of the envelope serves both its copy into the vault and its opening.
         """
-        out = create_private(self.path(digest))
+        out = self._create(digest)
         self._received.append(out)
-        raw = _Tee(src, out, worker)
-        try:
-            yield io.BufferedReader(raw, _BLOCK)
-            raw.drain()
-        except BaseException:
-            try:
-                worker.wait()  # no write may outlive the file
-            finally:
-                out.close()
-            raise
-        worker.submit(self._sync_later, out)  # after its writes: flushed, then fsynced and closed
+        if self._writer is None:
+            self._writer = Worker("tamga-stage-writer", _WRITES_IN_FLIGHT)
+        raw = _Tee(src, out, self._writer)
+        yield io.BufferedReader(raw, _BLOCK)
+        raw.drain()
+        self._writer.submit(_fsync_and_close, out)  # after its writes, in order
         self.staged.append(digest)
 
-    def _sync_later(self, out: BinaryIO) -> None:
-        out.flush()  # complete for any reader from now on; durable once its fsync is done
-        if self._syncer is None:
-            self._syncer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tamga-fsync")
-        self._syncing.append(self._syncer.submit(_fsync_and_close, out))
+    def _create(self, digest: str) -> BinaryIO:
+        return cast(BinaryIO, create_direct(self.path(digest)))
 
-    def _wait_synced(self, failed: bool) -> None:
-        """Wait for every fsync and close every received file; raise the first failure unless
-        the staging is being dropped anyway (`failed`). Call once the import's worker is done."""
-        if self._syncer is not None:
-            self._syncer.shutdown(wait=True)
-            self._syncer = None
-        for out in self._received:
-            with contextlib.suppress(OSError):  # a write that failed has already failed the import
-                out.close()
-        syncing, self._syncing, self._received = self._syncing, [], []
-        if not failed:
-            for future in syncing:
-                future.result()
+    def _wait_written(self, failed: bool) -> None:
+        """Wait for every write and fsync and close every received file; raise the first failure
+        unless the staging is being dropped anyway (`failed`)."""
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None:
+                try:
+                    if not failed:
+                        writer.wait()
+                finally:
+                    writer.close()
+        finally:
+            for out in self._received:
+                with contextlib.suppress(OSError):  # a write that failed has already failed the import
+                    out.close()
+            self._received = []
 
     def location(self, digest: str) -> Path:
         """Where an envelope can be read now: staged, or already in the vault."""
@@ -172,7 +172,7 @@ class Staging:
 
     def commit(self) -> None:
         """Move every staged envelope into the vault and fsync the directories."""
-        self._wait_synced(failed=False)
+        self._wait_written(failed=False)
         touched = set()
         for digest in self.staged:
             target = self.vault.path(digest)
@@ -184,7 +184,7 @@ class Staging:
         self.discard()
 
     def discard(self) -> None:
-        self._wait_synced(failed=True)
+        self._wait_written(failed=True)
         shutil.rmtree(self.directory, ignore_errors=True)
         with contextlib.suppress(OSError):
             (self.vault.root / STAGING).rmdir()
@@ -192,14 +192,15 @@ class Staging:
 
 def _fsync_and_close(out: BinaryIO) -> None:
     with out:
+        out.flush()  # its tail: a direct write is only whole blocks
         os.fsync(out.fileno())
 
 
 class _Tee(io.RawIOBase):
-    """A raw stream over src that hands each block it reads to the worker, to be written to out."""
+    """A raw stream over src that hands each block it reads to the writer, to be written to out."""
 
-    def __init__(self, src: Readable, out: BinaryIO, worker: Runner) -> None:
-        self._src, self._out, self._worker = src, out, worker
+    def __init__(self, src: Readable, out: BinaryIO, writer: Worker) -> None:
+        self._src, self._out, self._writer = src, out, writer
 
     def readable(self) -> bool:
         return True
@@ -208,12 +209,12 @@ class _Tee(io.RawIOBase):
         block = self._src.read(len(buffer))
         if block:
             buffer[: len(block)] = block
-            self._worker.submit(self._out.write, block)
+            self._writer.submit(self._out.write, block)
         return len(block)
 
     def drain(self) -> None:
         while block := self._src.read(_BLOCK):
-            self._worker.submit(self._out.write, block)
+            self._writer.submit(self._out.write, block)
 
 
 class LazyCopy:

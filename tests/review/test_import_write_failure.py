@@ -51,20 +51,20 @@ def test_a_staged_write_that_fails_refuses_the_import_and_leaves_nothing(
 ) -> None:
     path = tmp_path / "b.tar"
     random_file_bundle(path, intake.key, station.recipient, 3 * 1024 * 1024)
-    real = vault.create_private
+    real = vault.create_direct
     opened = 0
 
-    def create_private(target: Path) -> Any:
+    def create_direct(target: Path) -> Any:
         nonlocal opened
         opened += 1
         out = real(target)
         return FullAfterOneWrite(out) if opened == failing else out
 
-    monkeypatch.setattr(vault, "create_private", create_private)
+    monkeypatch.setattr(vault, "create_direct", create_direct)
     line = assert_refused(station.run("import", path), "no space left on device")
     assert line.startswith("Error: ")
     assert list(station.vault.rglob("*.age")) == []
     assert station.items() == []
     assert [t.name for t in threading.enumerate() if t.name.startswith("tamga-")] == []
-    monkeypatch.setattr(vault, "create_private", real)
+    monkeypatch.setattr(vault, "create_direct", real)
     assert "imported 3 item(s)" in station.ok("import", path).stdout  # nothing half-done blocks a retry
