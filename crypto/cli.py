@@ -53,7 +53,7 @@ def _atomic_output(path: str | None, binary_to_terminal: bool = True) -> Iterato
         raise CliError(f"{path} already exists: refusing to overwrite it")
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise CliError(f"cannot write {path}: its directory does not exist")
-    with atomic_new_file(path) as out:
+    with atomic_new_file(path, direct=True) as out:
         yield out
 
 

@@ -7,7 +7,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
+
+from crypto.direct import create_direct
 
 PRIVATE_MODE = 0o600
 
@@ -36,18 +38,19 @@ def write_private(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 @contextmanager
-def atomic_new_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def atomic_new_file(path: str | os.PathLike[str], direct: bool = False) -> Iterator[BinaryIO]:
     """Write to a private `.NAME.part` beside path; link it into place only if the body succeeds.
 
     Nothing appears at path unless the whole file was written and fsynced, and an existing file
-    is never replaced (FileExistsError, even if one appears meanwhile).
+    is never replaced (FileExistsError, even if one appears meanwhile). `direct` writes past the
+    page cache (crypto/direct.py), for big files that nothing reads back soon.
     """
     target = Path(path)
     if os.path.lexists(target):
         raise FileExistsError(os.strerror(17), str(target))
     part = target.with_name(f".{target.name}.part")
     try:
-        with create_private(part, buffering=1 << 20) as out:
+        with cast(BinaryIO, create_direct(part)) if direct else create_private(part, 1 << 20) as out:
             yield out
             out.flush()
             os.fsync(out.fileno())

@@ -224,7 +224,7 @@ def extract(station: Station, db: Session, unlock: Unlock, item_id: int, out: Pa
     refuse_to_overwrite(out)
     keys = unlock()
     size = 0
-    with atomic_new_file(out) as dst:  # linked into place only once both hashes matched
+    with atomic_new_file(out, direct=True) as dst:  # linked into place only once both hashes matched
         for chunk in evidence.plaintext(station, db, keys, item):
             dst.write(chunk)
             size += len(chunk)

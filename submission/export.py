@@ -152,7 +152,7 @@ def export(
     for path, group in zip(paths, groups, strict=True):
         sequence = _next_sequence(db)
         manifest = _manifest(settings, key, sequence, group).encode(key, list(settings.recipients))
-        with atomic_new_file(path) as dst:
+        with atomic_new_file(path, direct=True) as dst:
             write_bundle(dst, manifest, ((e.listed.sha256 + ".age", e.path) for e in group))
         for entry in group:
             db.execute(
