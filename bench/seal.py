@@ -21,18 +21,14 @@ What is measured, for each size (a fresh file of os.urandom bytes):
   writes the batch; "decrypt" does the same with 16 sealed chunks of 64 KiB + 16.
 * tamga seal: crypto.seal_stream(src, dst, [X25519Recipient]); tamga open: crypto.open_stream (the
   payload is the same for a hybrid recipient; its header is measured on its own, below). Both
-  choose their own I/O, as age does: 256 KiB batches, the writes on a second thread when
-  crypto.overlap.second_core_idle() says a core is idle (how many runs did is printed), and the
-  output written past the page cache (crypto.direct.create_direct, as `python -m crypto -o` and
-  the station write big files), so Tamga's output is on the disk when the clock stops and age's
-  is still in the page cache.
+  choose their own I/O, as age does: 256 KiB batches, and the writes on a second thread when
+  crypto.overlap.second_core_idle() says a core is idle (how many runs did is printed).
 * age CLI: `age -r RECIPIENT -o OUT IN` and `age -d -i KEYFILE -o OUT IN` (process start included,
   a few ms, negligible at these sizes).
 
 Every measurement opens its input with open(path, "rb") and writes a new output file with
-open(path, "wb") (Tamga: create_direct(path)), or (age) is given the two paths; the clock runs
-from before the files are opened until after they are closed (no fsync: age does not fsync
-either). Until issue 15's batching the
+open(path, "wb"), or (age) is given the two paths; the clock runs from before the files are opened
+until after they are closed (no fsync: age does not fsync either). Until issue 15's batching the
 ceilings and Tamga were all forced to 64 KiB reads while age chose its own; now each side picks.
 
 Page cache and warm-up (the same for every measurement; the cache is never dropped, so these are
@@ -91,7 +87,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -107,7 +102,6 @@ from bench.review import bench as import_bench  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 from crypto import overlap  # noqa: E402 (after the path is set)
 from crypto._stream import BATCH_CHUNKS  # noqa: E402
-from crypto.direct import create_direct  # noqa: E402
 
 CHUNK = 64 * 1024
 TAG = 16
@@ -289,13 +283,13 @@ def make_tamga(
 
     def seal(src: Path, dst: Path) -> None:
         OVERLAPPED.append(overlap.second_core_idle())
-        with open(src, "rb") as fin, create_direct(dst) as fout:
-            crypto.seal_stream(fin, cast(BinaryIO, fout), recipients)
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            crypto.seal_stream(fin, fout, recipients)
 
     def open_(src: Path, dst: Path) -> None:
         OVERLAPPED.append(overlap.second_core_idle())
-        with open(src, "rb") as fin, create_direct(dst) as fout:
-            crypto.open_stream(fin, cast(BinaryIO, fout), identities)
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            crypto.open_stream(fin, fout, identities)
 
     return seal, open_
 

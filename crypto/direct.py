@@ -22,39 +22,51 @@ import fcntl
 import io
 import mmap
 import os
+import queue
 from typing import Any
+
+from crypto.overlap import Worker
 
 ALIGN = 4096  # a multiple of every logical block size in use (512 or 4096)
 BLOCK = 1 << 20  # bytes per write: fewer were slower here (256 KiB: 1.29 s/GiB against 0.77)
+BEHIND = 2  # blocks a writer thread may hold while the caller fills the next
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 
 
 class DirectWriter(io.RawIOBase):
     """A write-only file over `fd` that writes whole aligned blocks with O_DIRECT when it can.
 
-    Writes are gathered (one copy, into a buffer that stays mapped) and go out a BLOCK at a time;
-    flush() writes everything gathered, its tail through the page cache, after which the file is
-    written through the page cache only. A failed write is raised once; close() then closes
-    without trying it again.
+    Writes are gathered (one copy, into page-aligned buffers that stay mapped) and go out a BLOCK
+    at a time. With `behind`, a thread writes each full block while the caller fills the next:
+    a direct write waits for the disk, and without it the caller could not gather meanwhile
+    (a 1 GiB seal took 1.8 to 2.0 s so, against 1.0 for the disk alone). flush() writes
+    everything gathered, its tail through the page cache, after which the file is written through
+    the page cache only. A failed write is raised once, by the next write() or flush(); close()
+    then closes without trying it again.
     """
 
     # Defaults, so that close() (also run by the finalizer) is safe on a half-made writer.
     _fd = -1
     _fill = 0
     _failed = True
-    _buffer: mmap.mmap | None = None
+    _worker: Worker | None = None
+    _behind_error: BaseException | None = None
     direct = False
 
-    def __init__(self, fd: int, block: int = BLOCK) -> None:
+    def __init__(self, fd: int, block: int = BLOCK, behind: bool = False) -> None:
         """Take ownership of fd (closed by close()) once this returns."""
         super().__init__()
         if block % ALIGN:
             raise ValueError("block must be a multiple of ALIGN")
-        self._buffer = mmap.mmap(-1, block)  # page-aligned, as O_DIRECT needs
-        self._view = memoryview(self._buffer)
+        self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+        for _ in range(BEHIND + 1 if behind else 1):
+            self._free.put(memoryview(mmap.mmap(-1, block)))  # page-aligned, as O_DIRECT needs
+        self._view = self._free.get()
         self._failed = False
         self._fd = fd  # nothing after this raises
         self.direct = _set_direct(fd, True)
+        if behind:
+            self._worker = Worker("tamga-direct-writer", BEHIND)
 
     def writable(self) -> bool:
         return True
@@ -72,20 +84,22 @@ class DirectWriter(io.RawIOBase):
             self._fill += take
             view = view[take:]
             if self._fill == block:
-                self._write_out(block)
-                self._fill = 0
+                self._hand_over(block)
         return size
 
     def flush(self) -> None:
         """Write everything gathered; from now on the file is written through the page cache."""
-        if self.closed or self._failed or not self._fill:
+        if self.closed or self._failed:
+            return
+        self._wait()
+        if not self._fill:
             return
         aligned = self._fill - self._fill % ALIGN
         if self.direct and aligned:
-            self._write_out(aligned, end=aligned)
+            self._write_out(self._view, aligned, end=aligned)
         if self.direct and aligned < self._fill:
             self.direct = _set_direct(self._fd, False)
-        self._write_out(self._fill, start=aligned)
+        self._write_out(self._view, self._fill, start=aligned)
         self._fill = 0
 
     def close(self) -> None:
@@ -95,24 +109,51 @@ class DirectWriter(io.RawIOBase):
             self.flush()
         finally:
             super().close()  # flushes again: nothing is left
-            if self._buffer is not None:
-                # A failed write's traceback may still hold a slice of the buffer: then the
-                # mapping goes when that does.
-                with contextlib.suppress(BufferError):
-                    self._view.release()
-                    self._buffer.close()
-                self._buffer = None
+            if self._worker is not None:
+                self._worker.close()
+                self._worker = None
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+            self._release()
 
-    def _write_out(self, length: int, start: int = 0, end: int | None = None) -> None:
+    def _hand_over(self, length: int) -> None:
+        """Write the full buffer, on the thread if there is one, and gather into a free one."""
+        if self._worker is None:
+            self._write_out(self._view, length)
+        else:
+            self._worker.submit(self._write_behind, self._view, length)
+            self._view = self._free.get()  # never forever: every call gives its buffer back
+            self._raise_behind()
+        self._fill = 0
+
+    def _write_behind(self, view: memoryview, length: int) -> None:
+        """On the thread: write, unless an earlier write failed; always give the buffer back."""
+        try:
+            if self._behind_error is None:
+                self._write_out(view, length)
+        except BaseException as error:  # raised in the caller by _raise_behind()
+            self._behind_error = error
+        finally:
+            self._free.put(view)
+
+    def _wait(self) -> None:
+        if self._worker is not None:
+            self._worker.wait()
+            self._raise_behind()
+
+    def _raise_behind(self) -> None:
+        if self._behind_error is not None:
+            self._failed = True
+            raise self._behind_error
+
+    def _write_out(self, view: memoryview, length: int, start: int = 0, end: int | None = None) -> None:
         """Write the buffer's bytes [start, end or length) in full."""
         done, stop = start, length if end is None else end
         try:
             while done < stop:
                 try:
-                    done += os.write(self._fd, self._view[done:stop])
+                    done += os.write(self._fd, view[done:stop])
                 except OSError as error:
                     if not (self.direct and error.errno == errno.EINVAL):
                         raise
@@ -124,6 +165,20 @@ class DirectWriter(io.RawIOBase):
         except BaseException:
             self._failed = True
             raise
+
+    def _release(self) -> None:
+        """Unmap the buffers. A failed write's traceback may still hold a slice of one: then that
+        mapping goes when the traceback does."""
+        views = [self._view]
+        with contextlib.suppress(queue.Empty):
+            while True:
+                views.append(self._free.get_nowait())
+        for view in views:
+            buffer = view.obj
+            with contextlib.suppress(BufferError, ValueError):
+                view.release()
+                assert isinstance(buffer, mmap.mmap)
+                buffer.close()
 
 
 def _set_direct(fd: int, on: bool) -> bool:
@@ -140,11 +195,12 @@ def _set_direct(fd: int, on: bool) -> bool:
     return True
 
 
-def create_direct(path: str | os.PathLike[str], mode: int = 0o600) -> DirectWriter:
-    """A new file (O_EXCL: FileExistsError if anything is at path), written direct when it can be."""
+def create_direct(path: str | os.PathLike[str], behind: bool = False, mode: int = 0o600) -> DirectWriter:
+    """A new file (O_EXCL: FileExistsError if anything is at path), written direct when it can be;
+    `behind` writes on a thread while the caller gathers (for a caller that computes meanwhile)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
-        return DirectWriter(fd)
+        return DirectWriter(fd, behind=behind)
     except BaseException:  # the writer did not take the fd
         os.close(fd)
         raise

@@ -50,7 +50,11 @@ def atomic_new_file(path: str | os.PathLike[str], direct: bool = False) -> Itera
         raise FileExistsError(os.strerror(17), str(target))
     part = target.with_name(f".{target.name}.part")
     try:
-        with cast(BinaryIO, create_direct(part)) if direct else create_private(part, 1 << 20) as out:
+        with (
+            cast(BinaryIO, create_direct(part, behind=True))
+            if direct
+            else create_private(part, 1 << 20) as out
+        ):
             yield out
             out.flush()
             os.fsync(out.fileno())

@@ -6,6 +6,7 @@ import fcntl
 import os
 import random
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,10 @@ SIZES = [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLO
 PIECES = [1, 17, ALIGN, 65552, 262208, BLOCK, 3 * BLOCK]  # odd ones: a chunk, a sealed batch
 
 
-def write_in_pieces(path: Path, data: bytes, seed: int) -> bool:
+def write_in_pieces(path: Path, data: bytes, seed: int, behind: bool = False) -> bool:
     """Write data through a DirectWriter in pieces of mixed sizes; return whether it wrote direct."""
     pick = random.Random(seed)
-    with create_direct(path) as out:
+    with create_direct(path, behind) as out:
         done = 0
         while done < len(data):
             piece = pick.choice(PIECES)
@@ -43,17 +44,22 @@ def supports_direct(directory: Path) -> bool:
     return True
 
 
+@pytest.fixture(params=[False, True], ids=["inline", "behind"])
+def behind(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_the_file_holds_exactly_what_was_written(tmp_path: Path, size: int) -> None:
+def test_the_file_holds_exactly_what_was_written(tmp_path: Path, size: int, behind: bool) -> None:
     data = os.urandom(size)
     for seed in range(3):
         path = tmp_path / f"out{seed}"
-        write_in_pieces(path, data, seed)
+        write_in_pieces(path, data, seed, behind)
         assert path.read_bytes() == data
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_whole_blocks_go_direct_and_the_tail_through_the_page_cache(tmp_path: Path) -> None:
+def test_whole_blocks_go_direct_and_the_tail_through_the_page_cache(tmp_path: Path, behind: bool) -> None:
     if not supports_direct(tmp_path):
         pytest.skip("this filesystem has no O_DIRECT")
     flags_at_write: list[bool] = []
@@ -66,7 +72,7 @@ def test_whole_blocks_go_direct_and_the_tail_through_the_page_cache(tmp_path: Pa
     data = os.urandom(2 * BLOCK + ALIGN + 100)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(direct.os, "write", write)
-        assert write_in_pieces(tmp_path / "out", data, seed=1)
+        assert write_in_pieces(tmp_path / "out", data, seed=1, behind=behind)
     assert (tmp_path / "out").read_bytes() == data
     # two whole blocks and the aligned part of the rest direct, then the last 100 bytes not
     assert flags_at_write == [True, True, True, False]
@@ -107,23 +113,26 @@ def test_a_direct_write_the_filesystem_refuses_is_written_through_the_page_cache
     assert (tmp_path / "out").read_bytes() == data
 
 
-def test_a_failed_write_is_raised_once_and_the_file_still_closes(tmp_path: Path) -> None:
+def test_a_failed_write_is_raised_once_and_the_file_still_closes(tmp_path: Path, behind: bool) -> None:
     def full(fd: int, data: memoryview) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    out = create_direct(tmp_path / "out")
+    out = create_direct(tmp_path / "out", behind)
     fd = out.fileno()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(direct.os, "write", full)
         out.write(b"x" * (BLOCK - 1))  # gathered, not yet written
         with pytest.raises(OSError) as raised:
-            out.write(b"yz")
+            out.write(b"yz")  # a full block: written now, or handed to the thread
+            out.write(b"z" * 2 * BLOCK)
+            out.flush()
         assert raised.value.errno == errno.ENOSPC
         out.close()  # not the same failure again
     assert out.closed
     with pytest.raises(OSError) as closed:
         os.fstat(fd)
     assert closed.value.errno == errno.EBADF
+    assert [t for t in threading.enumerate() if t.name == "tamga-direct-writer"] == []
 
 
 def test_it_never_overwrites(tmp_path: Path) -> None:
