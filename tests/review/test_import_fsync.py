@@ -1,5 +1,5 @@
-"""Each staged envelope is fsynced on a thread of its own while the import reads the next one
-(review/vault.py): the vault still receives only envelopes whose fsync succeeded, and a failed
+"""Each staged envelope is written and fsynced by a thread of its own while the import reads the
+next one (review/vault.py): the vault still receives only envelopes whose fsync succeeded, and a failed
 fsync refuses the import with nothing catalogued, no file left open and no thread left behind."""
 
 import os
@@ -26,7 +26,7 @@ def _bundle(tmp_path: Path, station: Station, intake: Intake) -> tuple[Path, lis
 
 
 def _threads() -> list[str]:
-    ours = ("tamga-fsync", "tamga-import", "tamga-worker")
+    ours = ("tamga-stage-writer", "tamga-direct-writer", "tamga-import", "tamga-worker")
     return [t.name for t in threading.enumerate() if t.name.startswith(ours)]
 
 
