@@ -78,7 +78,8 @@ def test_whole_blocks_go_direct_and_the_tail_through_the_page_cache(tmp_path: Pa
     assert flags_at_write == [True, True, True, False]
 
 
-def test_a_filesystem_without_direct_io_gets_the_same_bytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_a_filesystem_without_direct_io_gets_the_same_bytes(tmp_path: Path, size: int) -> None:
     real_fcntl = fcntl.fcntl
 
     def refusing(fd: int, command: int, arg: int = 0) -> int:
@@ -86,7 +87,7 @@ def test_a_filesystem_without_direct_io_gets_the_same_bytes(tmp_path: Path) -> N
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_fcntl(fd, command, arg)
 
-    data = os.urandom(BLOCK + 777)
+    data = os.urandom(size)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(direct.fcntl, "fcntl", refusing)
         assert not write_in_pieces(tmp_path / "out", data, seed=2)
@@ -105,7 +106,7 @@ def test_a_direct_write_the_filesystem_refuses_is_written_through_the_page_cache
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_write(fd, data)
 
-    data = os.urandom(2 * BLOCK + 5)
+    data = os.urandom(2 * BLOCK + ALIGN + 5)  # a tail past a whole block of ALIGN, too
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(direct.os, "write", write)
         write_in_pieces(tmp_path / "out", data, seed=3)
