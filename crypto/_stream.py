@@ -1,8 +1,9 @@
 """The STREAM payload: 64 KiB chunks, each sealed with a counter nonce, the last one flagged.
 
 Whole streams (seal_payload, open_payload, iter_payload) move in batches of 4 chunks: one read
-and one write of about 256 KiB per batch, each chunk sealed or opened in place in a reused buffer,
-and one batch read ahead so the last chunk is known without guessing. The format is the same.
+of about 256 KiB per batch, each chunk sealed or opened in place into the writer's reused buffer,
+and one batch read ahead so the last chunk is known without guessing. The writes are of one batch
+inline, of 4 (about 1 MiB) on the write-behind thread (crypto/overlap.py). The format is the same.
 
 Warning: holds the payload key. Private to crypto/.
 """
@@ -18,8 +19,7 @@ from crypto.overlap import writer_for
 CHUNK_SIZE = 64 * 1024
 SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 NONCE_SIZE = 16
-# Chunks per read and write: fewer syscalls, buffers that stay in cache. At 4 GiB, while the
-# kernel writes back, opening with 256 KiB writes took half the kernel time of 1 MiB ones.
+# Chunks per read (and per write, inline): fewer syscalls, buffers that stay in cache.
 BATCH_CHUNKS = 4
 _MAX_COUNTER = 1 << 88
 _T = TypeVar("_T")
@@ -99,27 +99,31 @@ def start_payload(dst: BinaryIO, file_key: bytes) -> Aead:
 
 
 def seal_payload(src: BinaryIO, dst: BinaryIO, file_key: bytes) -> None:
-    """Write the nonce and every chunk of src, sealed, to dst, a batch at a time."""
+    """Write the nonce and every chunk of src, sealed, to dst: each batch sealed into the
+    writer's buffer, handed over when the next batch would not fit."""
     aead = start_payload(dst, file_key)
     counter = 0
     batches = read_batches(src, CHUNK_SIZE)
     plaintext, last_batch = next(batches)
     room = SEALED_CHUNK_SIZE * (1 if last_batch else BATCH_CHUNKS)  # the first batch is one chunk
     with writer_for(dst, room, overlap=not last_batch) as out:
+        buffer, end = out.buffer(), 0
+        sealed = memoryview(buffer)
         while True:
-            buffer = out.buffer()
-            sealed = memoryview(buffer)
             chunks = max(1, -(-len(plaintext) // CHUNK_SIZE))
-            end = 0
             for index in range(chunks):
                 chunk = plaintext[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE]
                 last = last_batch and index == chunks - 1
                 aead.seal_into(chunk_nonce(counter, last), chunk, sealed[end : end + len(chunk) + TAG_SIZE])
                 end += len(chunk) + TAG_SIZE
                 counter += 1
-            out.write(buffer, end)
             if last_batch:
+                out.write(buffer, end)
                 return
+            if end + room > len(buffer):
+                out.write(buffer, end)
+                buffer, end = out.buffer(), 0
+                sealed = memoryview(buffer)
             plaintext, last_batch = next(batches)
 
 
@@ -227,7 +231,8 @@ def iter_payload(src: BinaryIO, file_key: bytes, nonce: bytes) -> Iterator[bytes
 
 
 def open_payload(src: BinaryIO, dst: BinaryIO, file_key: bytes, nonce: bytes) -> int:
-    """Write the plaintext of src's payload to dst, a verified batch at a time; return its size.
+    """Write the plaintext of src's payload to dst, verified batches a buffer at a time; return
+    its size.
 
     On a fault dst holds the plaintext of every chunk before the bad one, then PayloadError.
     """
@@ -248,13 +253,15 @@ def open_payload(src: BinaryIO, dst: BinaryIO, file_key: bytes, nonce: bytes) ->
             for length in _verified(src, open_into):
                 filled += length
                 size += length
-                if filled + CHUNK_SIZE > batch_size:
+                if filled + CHUNK_SIZE > len(buffer):
                     out.write(buffer, filled)
                     buffer, filled = out.buffer(), 0
         except PayloadError:
-            out.write(buffer, filled)  # the verified prefix only: a failed chunk is not counted
+            if filled:
+                out.write(buffer, filled)  # the verified prefix only: a failed chunk is not counted
             raise
-        out.write(buffer, filled)
+        if filled:
+            out.write(buffer, filled)
     return size
 
 

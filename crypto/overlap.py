@@ -18,6 +18,14 @@ from types import TracebackType
 from typing import Any, BinaryIO, Protocol
 
 _BUFFERS = 3  # in a WriteBehind's pool: one being filled, one being written, one ready
+# A WriteBehind's buffer holds this many of the caller's batches. Each hand-over wakes the other
+# thread across cores, about 60 us of CPU on the bench VM (bench/writes.py): at 256 KiB batches
+# that was a quarter of a second per GiB; at 1 MiB a sixteenth.
+HANDOFF_BATCHES = 4
+# ...but each write(2) is at most this much. Linux (6.x, ext4) gives a write a page-cache folio as
+# large as the write: an aligned 1 MiB or 2 MiB write took 2x or 10x the kernel time of 512 KiB
+# ones on the bench VM, whose large free blocks the host had taken back (docs/crypto-speed.md).
+WRITE_PIECE = 512 * 1024
 _TASKS = 16  # calls in flight: for the import, at most 16 MiB of envelope or plaintext in memory
 _SNAPSHOTS = 3  # of the runnable count, for second_core_idle()
 _SNAPSHOT_GAP = 0.0005  # seconds between them
@@ -63,7 +71,11 @@ def _runnable() -> int:
 
 
 class BufferWriter(Protocol):
-    """Hands out a buffer to fill, then takes it back with the length to write."""
+    """Hands out a buffer to fill, then takes it back with the length to write.
+
+    A buffer is at least the size asked of writer_for(), maybe larger (len() tells): a caller may
+    fill it with several batches before handing it back.
+    """
 
     def buffer(self) -> bytearray: ...
 
@@ -161,10 +173,11 @@ class WriteBehind:
     """
 
     def __init__(self, dst: BinaryIO, size: int) -> None:
+        """Buffers of HANDOFF_BATCHES times size: fewer hand-overs, each costly."""
         self._dst = dst
-        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(_BUFFERS):
-            self._free.put(bytearray(size))
+            self._free.put(bytearray(size * HANDOFF_BATCHES))
         self._worker = Worker("tamga-write-behind")
 
     def buffer(self) -> bytearray:
@@ -189,7 +202,9 @@ class WriteBehind:
 
     def _write(self, buffer: bytearray, length: int) -> None:
         try:
-            self._dst.write(memoryview(buffer)[:length])
+            view = memoryview(buffer)
+            for start in range(0, length, WRITE_PIECE):
+                self._dst.write(view[start : min(start + WRITE_PIECE, length)])
         finally:
             self._free.put(buffer)
 

@@ -16,11 +16,15 @@ import crypto
 from crypto import overlap
 from crypto._stream import BATCH_CHUNKS
 from crypto.keyfile import identity_file_text
+from crypto.overlap import HANDOFF_BATCHES
 
 CHUNK = 64 * 1024
 SEALED = CHUNK + 16
 BATCH = BATCH_CHUNKS * CHUNK  # after a first batch of one chunk
+HANDOFF = HANDOFF_BATCHES * BATCH  # plaintext per hand-over to the write-behind thread
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, BATCH - 1, BATCH, BATCH + 1, 2 * BATCH, 3 * BATCH + 5]
+# Where a write-behind buffer fills: sealing, after the first chunk and 3 batches; opening, at 4.
+SIZES += [HANDOFF - 3 * CHUNK, HANDOFF - 3 * CHUNK + 1, HANDOFF, HANDOFF + 1, 2 * HANDOFF + 5]
 TRUNCATED = "payload ends without its final chunk: the envelope is truncated"
 TAMPERED = "payload does not verify: the envelope is truncated, corrupted or tampered with"
 TRAILING = "data after the final chunk: the envelope was tampered with"
@@ -44,8 +48,11 @@ class Recording(io.BytesIO):
         super().__init__()
         self.writers: set[str] = set()
 
+        self.sizes: list[int] = []
+
     def write(self, data: object) -> int:
         self.writers.add(threading.current_thread().name)
+        self.sizes.append(memoryview(data).nbytes)  # type: ignore[arg-type]
         return super().write(data)  # type: ignore[arg-type]
 
 
@@ -108,6 +115,33 @@ def test_seal_and_open_stream_round_trip_at_batch_boundaries(mode: str, size: in
     # only when there is more than one chunk.
     assert (WRITER in sealed.writers) is threaded
     assert (WRITER in opened.writers) is threaded
+
+
+def test_the_write_behind_thread_takes_several_batches_at_a_time_and_writes_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(overlap, "second_core_idle", lambda: True)
+    handed: list[int] = []
+    hand_over = overlap.WriteBehind.write
+
+    def counted(self: overlap.WriteBehind, buffer: bytearray, length: int) -> None:
+        handed.append(length)
+        hand_over(self, buffer, length)
+
+    monkeypatch.setattr(overlap.WriteBehind, "write", counted)
+    plaintext = _plaintext(3 * HANDOFF)
+    sealed = Recording()
+    crypto.seal_stream(io.BytesIO(plaintext), sealed, [_identity().recipient])
+    sealing, handed[:] = list(handed), []
+    opened = Recording()
+    crypto.open_stream(io.BytesIO(sealed.getvalue()), opened, [_identity()])
+
+    # Each hand-over wakes a thread on another core: one per HANDOFF_BATCHES batches, not per batch.
+    assert sealing == [13 * SEALED, 16 * SEALED, 16 * SEALED, 3 * SEALED]  # the first batch is 1 chunk
+    assert handed == [16 * CHUNK, 16 * CHUNK, 16 * CHUNK]
+    # ...and each is written in pieces: a write(2) of 1 MiB costs more than two of 512 KiB.
+    assert max(sealed.sizes + opened.sizes) == overlap.WRITE_PIECE
+    assert opened.getvalue() == plaintext
 
 
 @pytest.mark.parametrize("size", [0, CHUNK, BATCH + 1, 2 * BATCH])

@@ -1,0 +1,133 @@
+"""What a stream's writes cost outside the cipher: the hand-over to the write-behind thread, and
+the kernel's time per write(2) size. Both set constants in crypto/overlap.py.
+
+Run from the repository root:
+
+    .venv/bin/python bench/writes.py                       # 1 GiB per size, 2 rounds, in ..
+    .venv/bin/python bench/writes.py --sizes 256K,512K,1M,2M --rounds 3 --dir /work
+
+It prints numbers only, never a verdict.
+
+* hand-over: a WriteBehind (its buffers of HANDOFF_BATCHES batches of 256 KiB, a null
+  destination) given --handovers buffers; wall and CPU microseconds per hand-over, once with the
+  buffers of one batch (what the streams did before) and once as crypto/overlap.py has them. Each
+  wakes the other thread across cores: that, not the Python, is most of its cost on a VM.
+* write(2) size: a new file of --total bytes (1 GiB) written with os.write of one reused buffer
+  of each --sizes size, the rounds round-robin, `sync` and 1 s between runs; wall and kernel
+  seconds. On Linux 6.x ext4 a write gets a page-cache folio up to its own size, so where large
+  free blocks are slow to touch (a VM whose host takes free memory back: page reporting), large
+  aligned writes cost more than small ones.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.sizes import parse_size, size_label  # noqa: E402
+from crypto import overlap  # noqa: E402
+from crypto._stream import BATCH_CHUNKS, SEALED_CHUNK_SIZE  # noqa: E402
+
+
+class _Null:
+    def write(self, data: memoryview) -> int:
+        return len(data)
+
+
+def handover_cost(handovers: int, batches: int) -> tuple[float, float]:
+    """Microseconds of wall and of CPU (user + sys) per hand-over of buffers of `batches` batches."""
+    saved = overlap.HANDOFF_BATCHES
+    overlap.HANDOFF_BATCHES = batches
+    try:
+        writer = overlap.WriteBehind(_Null(), SEALED_CHUNK_SIZE * BATCH_CHUNKS)  # type: ignore[arg-type]
+    finally:
+        overlap.HANDOFF_BATCHES = saved
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    for _ in range(handovers):
+        buffer = writer.buffer()
+        writer.write(buffer, len(buffer))
+    writer.close()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall / handovers * 1e6, cpu / handovers * 1e6
+
+
+def write_file(path: Path, size: int, total: int) -> tuple[float, float]:
+    """Wall and kernel seconds to write a new file of `total` bytes in writes of `size`."""
+    buffer = os.urandom(size)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        left = total
+        while left > 0:
+            left -= os.write(fd, buffer[: min(size, left)])
+    finally:
+        os.close(fd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    path.unlink()
+    return wall, after.ru_stime - before.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="64K,256K,512K,1M,2M", help="write(2) sizes (default: %(default)s)"
+    )
+    parser.add_argument("--total", default="1G", help="bytes per file (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--handovers", type=int, default=4096)
+    parser.add_argument("--dir", type=Path, default=REPO.parent, help="where the files go (default: ..)")
+    args = parser.parse_args()
+    sizes = [parse_size(text) for text in args.sizes.split(",")]
+    total = parse_size(args.total)
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"\n=== hand-over to the write-behind thread, {args.handovers} buffers, null destination ===")
+    for batches, what in (
+        (1, "one batch a buffer (before)"),
+        (overlap.HANDOFF_BATCHES, "crypto/overlap.py's"),
+    ):
+        wall, cpu = handover_cost(args.handovers, batches)
+        size = batches * BATCH_CHUNKS * SEALED_CHUNK_SIZE
+        per_gib = cpu * (1 << 30) / size / 1e6
+        print(
+            f"  {what:<30} {size_label(size) if size % 1024 == 0 else f'{size} B':>10}: "
+            f"{wall:6.1f} us wall, {cpu:6.1f} us CPU each; {per_gib:.3f} CPU s per GiB moved"
+        )
+
+    print(f"\n=== write(2) of a new {size_label(total)} file, by write size, {args.rounds} round(s) ===")
+    with tempfile.TemporaryDirectory(prefix="tamga-writes-", dir=args.dir) as work:
+        path = Path(work) / "out"
+        runs: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
+        for number in range(args.rounds):
+            turn = number % len(sizes)
+            for size in sizes[turn:] + sizes[:turn]:
+                os.sync()
+                time.sleep(1)
+                runs[size].append(write_file(path, size, total))
+    for size, figures in runs.items():
+        wall = statistics.median(w for w, _ in figures)
+        kernel = statistics.median(k for _, k in figures)
+        each = " ".join(f"{k:.2f}" for _, k in figures)
+        print(
+            f"  {size_label(size):>8}: {total / wall / 1e6:7.1f} MB/s, "
+            f"kernel {kernel:5.2f} s (each run: {each})"
+        )
+
+
+if __name__ == "__main__":
+    main()
