@@ -24,6 +24,7 @@ from review.pipeline import Worker
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 STAGING = ".staging"
 _BLOCK = 1 << 20  # copy and read-ahead size
+_PEEK = 4096  # a header line is at most 64 columns plus its stanza's arguments
 _WRITES_IN_FLIGHT = 4  # blocks waiting for the staging's writer: enough to keep the disk busy
 
 
@@ -139,9 +140,9 @@ class Staging:
         self._received.append(out)
         if self._writer is None:
             self._writer = Worker("tamga-stage-writer", _WRITES_IN_FLIGHT)
-        raw = _Tee(src, out, self._writer)
-        yield io.BufferedReader(raw, _BLOCK)
-        raw.drain()
+        tee = _Tee(src, out, self._writer)
+        yield cast(BinaryIO, tee)
+        tee.drain()
         self._writer.submit(_fsync_and_close, out)  # after its writes, in order
         self.staged.append(digest)
 
@@ -197,24 +198,43 @@ def _fsync_and_close(out: BinaryIO) -> None:
 
 
 class _Tee(io.RawIOBase):
-    """A raw stream over src that hands each block it reads to the writer, to be written to out."""
+    """A raw stream over src that hands each block it reads to the writer, to be written to out,
+    and serves its own reads from that same block: one copy, into the reader's buffer."""
 
     def __init__(self, src: Readable, out: BinaryIO, writer: Worker) -> None:
         self._src, self._out, self._writer = src, out, writer
+        self._block = memoryview(b"")  # read from src and handed over, not yet read from here
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        block = self._src.read(len(buffer))
-        if block:
-            buffer[: len(block)] = block
-            self._writer.submit(self._out.write, block)
-        return len(block)
+        if not self._block and not self._next():
+            return 0
+        size = min(len(buffer), len(self._block))
+        buffer[:size] = self._block[:size]
+        self._block = self._block[size:]
+        return size
+
+    def peek(self, size: int = 0) -> bytes:
+        """Some bytes ahead, left unread: readline() (the envelope's header) asks for them, then
+        reads a whole line at once instead of a byte at a time."""
+        if not self._block:
+            self._next()
+        return bytes(self._block[:_PEEK])
 
     def drain(self) -> None:
-        while block := self._src.read(_BLOCK):
+        """Hand the rest of src to the writer, unread here."""
+        self._block = memoryview(b"")
+        while self._next():
+            pass
+
+    def _next(self) -> bool:
+        block = self._src.read(_BLOCK)
+        if block:
             self._writer.submit(self._out.write, block)
+        self._block = memoryview(block)
+        return bool(block)
 
 
 class LazyCopy:
