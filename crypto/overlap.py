@@ -95,10 +95,17 @@ class InlineWriter:
         return self._buffer
 
     def write(self, buffer: bytearray, length: int) -> None:
-        self._dst.write(memoryview(buffer)[:length])
+        write_pieces(self._dst, buffer, length)
 
     def close(self) -> None:
         pass
+
+
+def write_pieces(dst: BinaryIO, buffer: bytearray, length: int) -> None:
+    """Write buffer[:length] to dst, at most WRITE_PIECE bytes a write."""
+    view = memoryview(buffer)
+    for start in range(0, length, WRITE_PIECE):
+        dst.write(view[start : min(start + WRITE_PIECE, length)])
 
 
 class Worker:
@@ -202,9 +209,7 @@ class WriteBehind:
 
     def _write(self, buffer: bytearray, length: int) -> None:
         try:
-            view = memoryview(buffer)
-            for start in range(0, length, WRITE_PIECE):
-                self._dst.write(view[start : min(start + WRITE_PIECE, length)])
+            write_pieces(self._dst, buffer, length)
         finally:
             self._free.put(buffer)
 
