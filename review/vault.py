@@ -24,7 +24,7 @@ from review.pipeline import Worker
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 STAGING = ".staging"
 _BLOCK = 1 << 20  # copy and read-ahead size
-_PEEK = 4096  # a header line is at most 64 columns plus its stanza's arguments
+_PEEK = 4096  # what readline() looks at per call; a longer line (a hybrid stanza's) takes two
 _WRITES_IN_FLIGHT = 4  # blocks waiting for the staging's writer: enough to keep the disk busy
 
 
