@@ -97,6 +97,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -306,20 +307,18 @@ def make_tamga(
     recipients = [identity.recipient]
     identities = [identity]
 
-    def seal(src: Path, dst: Path) -> None:
-        with one_thread(single):
-            if not single:
-                OVERLAPPED.append(overlap.second_core_idle())
-            with open(src, "rb") as fin, open(dst, "wb") as fout:
-                crypto.seal_stream(fin, fout, recipients)
+    def streamed(call: Callable[[BinaryIO, BinaryIO], object]) -> Callable[[Path, Path], None]:
+        def run(src: Path, dst: Path) -> None:
+            with one_thread(single):
+                if not single:
+                    OVERLAPPED.append(overlap.second_core_idle())
+                with open(src, "rb") as fin, open(dst, "wb") as fout:
+                    call(fin, fout)
 
-    def open_(src: Path, dst: Path) -> None:
-        with one_thread(single):
-            if not single:
-                OVERLAPPED.append(overlap.second_core_idle())
-            with open(src, "rb") as fin, open(dst, "wb") as fout:
-                crypto.open_stream(fin, fout, identities)
+        return run
 
+    seal = streamed(lambda fin, fout: crypto.seal_stream(fin, fout, recipients))
+    open_ = streamed(lambda fin, fout: crypto.open_stream(fin, fout, identities))
     return seal, open_
 
 
