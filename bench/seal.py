@@ -110,6 +110,7 @@ from nacl import bindings  # noqa: E402
 import crypto  # noqa: E402
 from bench import proc  # noqa: E402
 from bench.review import bench as import_bench  # noqa: E402
+from bench.review import read_through  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 from crypto import overlap  # noqa: E402 (after the path is set)
 from crypto._stream import BATCH_CHUNKS  # noqa: E402
@@ -143,12 +144,6 @@ def make_input(path: Path, size: int) -> float:
         f.flush()
         os.fsync(f.fileno())
     return time.perf_counter() - start
-
-
-def read_through(path: Path) -> None:
-    with open(path, "rb") as f:
-        while f.read(1 << 20):
-            pass
 
 
 def resident(path: Path) -> str:
