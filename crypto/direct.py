@@ -22,10 +22,10 @@ import fcntl
 import io
 import mmap
 import os
-import queue
+from collections.abc import Iterator
 from typing import Any
 
-from crypto.overlap import Worker
+from crypto.overlap import WRITE_PIECE, WriteBehind
 
 ALIGN = 4096  # a multiple of every logical block size in use (512 or 4096)
 BLOCK = 1 << 20  # bytes per write: fewer were slower here (256 KiB: 1.29 s/GiB against 0.77)
@@ -41,16 +41,17 @@ class DirectWriter(io.RawIOBase):
     a direct write waits for the disk, and without it the caller cannot gather meanwhile (a 1 GiB
     seal took 1.8 to 2.0 s inline, 1.4 to 1.7 with the thread, the disk alone 1.0). flush() writes
     everything gathered, its tail through the page cache, after which the file is written through
-    the page cache only. A failed write is raised once, by the next write() or flush(); close()
-    then closes without trying it again.
+    the page cache only. A failed write is raised once, by the next write() or flush() (or
+    close()), also when the thread met it after the caller's last write; close() then closes
+    without trying it again.
     """
 
     # Defaults, so that close() (also run by the finalizer) is safe on a half-made writer.
     _fd = -1
     _fill = 0
     _failed = True
-    _worker: Worker | None = None
-    _behind_error: BaseException | None = None
+    _views: tuple[memoryview, ...] = ()
+    _behind: WriteBehind[memoryview] | None = None
     direct = False
 
     def __init__(self, fd: int, block: int = BLOCK, behind: bool = False) -> None:
@@ -58,15 +59,15 @@ class DirectWriter(io.RawIOBase):
         super().__init__()
         if block % ALIGN:
             raise ValueError("block must be a multiple of ALIGN")
-        self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
-        for _ in range(BEHIND + 1 if behind else 1):
-            self._free.put(memoryview(mmap.mmap(-1, block)))  # page-aligned, as O_DIRECT needs
-        self._view = self._free.get()
+        # Page-aligned, as O_DIRECT needs.
+        self._views = tuple(memoryview(mmap.mmap(-1, block)) for _ in range(BEHIND + 1 if behind else 1))
+        self._view = self._views[0]
         self._failed = False
         self._fd = fd  # nothing after this raises
         self.direct = _set_direct(fd, True)
         if behind:
-            self._worker = Worker("tamga-direct-writer", BEHIND)
+            self._behind = WriteBehind(self._write_out, self._views, "tamga-direct-writer")
+            self._view = self._behind.buffer()
 
     def writable(self) -> bool:
         return True
@@ -91,17 +92,19 @@ class DirectWriter(io.RawIOBase):
         """Write everything gathered; from now on the file is written through the page cache."""
         if self.closed or self._failed:
             return
-        self._wait()
-        if not self._fill:
-            return
-        start = self._fill - self._fill % ALIGN if self.direct else 0  # the whole blocks, direct
-        if start:
-            self._write_out(self._view, start)
-        if start < self._fill:
-            if self.direct:
-                self.direct = _set_direct(self._fd, False)
-            self._write_out(self._view, self._fill, start)
-        self._fill = 0
+        with self._failing():
+            if self._behind is not None:
+                self._behind.wait()
+            if not self._fill:
+                return
+            start = self._fill - self._fill % ALIGN if self.direct else 0  # the whole blocks, direct
+            if start:
+                self._write_out(self._view, start)
+            if start < self._fill:
+                if self.direct:
+                    self.direct = _set_direct(self._fd, False)
+                self._write_out(self._view, self._fill, start)
+            self._fill = 0
 
     def close(self) -> None:
         if self.closed:
@@ -110,9 +113,10 @@ class DirectWriter(io.RawIOBase):
             self.flush()
         finally:
             super().close()  # flushes again: nothing is left
-            if self._worker is not None:
-                self._worker.close()
-                self._worker = None
+            if self._behind is not None:
+                with contextlib.suppress(BaseException):  # flush() has raised any failure of it
+                    self._behind.close()
+                self._behind = None
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
@@ -120,66 +124,52 @@ class DirectWriter(io.RawIOBase):
 
     def _hand_over(self, length: int) -> None:
         """Write the full buffer, on the thread if there is one, and gather into a free one."""
-        if self._worker is None:
-            self._write_out(self._view, length)
-        else:
-            self._worker.submit(self._write_behind, self._view, length)
-            self._view = self._free.get()  # never forever: every call gives its buffer back
-            self._raise_behind()
+        with self._failing():
+            if self._behind is None:
+                self._write_out(self._view, length)
+            else:
+                self._behind.write(self._view, length)
+                self._view = self._behind.buffer()  # raises the thread's failure, if any
         self._fill = 0
 
-    def _write_behind(self, view: memoryview, length: int) -> None:
-        """On the thread: write, unless an earlier write failed; always give the buffer back."""
+    @contextlib.contextmanager
+    def _failing(self) -> Iterator[None]:
+        """Mark the writer failed when a failure reaches the caller, from here or from the
+        thread. Only the caller's thread marks it: a failure that only the thread has met is not
+        one already reported, which flush() and close() would then skip."""
         try:
-            if self._behind_error is None:
-                self._write_out(view, length)
-        except BaseException as error:  # raised in the caller by _raise_behind()
-            self._behind_error = error
-        finally:
-            self._free.put(view)
-
-    def _wait(self) -> None:
-        if self._worker is not None:
-            self._worker.wait()
-            self._raise_behind()
-
-    def _raise_behind(self) -> None:
-        if self._behind_error is not None:
-            self._failed = True
-            raise self._behind_error
-
-    def _write_out(self, view: memoryview, stop: int, start: int = 0) -> None:
-        """Write the buffer's bytes [start, stop) in full."""
-        done = start
-        try:
-            while done < stop:
-                try:
-                    done += os.write(self._fd, view[done:stop])
-                except OSError as error:
-                    if not (self.direct and error.errno == errno.EINVAL):
-                        raise
-                    # The filesystem took the flag but not this write: the page cache takes it.
-                    self.direct = _set_direct(self._fd, False)
-                else:
-                    if self.direct and done % ALIGN:  # a short write: the rest is unaligned
-                        self.direct = _set_direct(self._fd, False)
+            yield
         except BaseException:
             self._failed = True
             raise
 
+    def _write_out(self, view: memoryview, stop: int, start: int = 0) -> None:
+        """Write the buffer's bytes [start, stop) in full."""
+        done = start
+        while done < stop:
+            # Through the page cache, at most WRITE_PIECE a write (crypto/overlap.py says why).
+            end = stop if self.direct else min(stop, done + WRITE_PIECE)
+            try:
+                done += os.write(self._fd, view[done:end])
+            except OSError as error:
+                if not (self.direct and error.errno == errno.EINVAL):
+                    raise
+                # The filesystem took the flag but not this write: the page cache takes it.
+                self.direct = _set_direct(self._fd, False)
+            else:
+                if self.direct and done % ALIGN:  # a short write: the rest is unaligned
+                    self.direct = _set_direct(self._fd, False)
+
     def _release(self) -> None:
         """Unmap the buffers. A failed write's traceback may still hold a slice of one: then that
         mapping goes when the traceback does."""
-        views = [self._view]
-        with contextlib.suppress(queue.Empty):
-            while True:
-                views.append(self._free.get_nowait())
-        for view in views:
+        for view in self._views:
             buffer = view.obj
             with contextlib.suppress(BufferError, ValueError):
                 view.release()
                 assert isinstance(buffer, mmap.mmap)
                 buffer.close()
+        self._views = ()
 
 
 def _set_direct(fd: int, on: bool) -> bool:

@@ -12,14 +12,17 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
-_BUFFERS = 3  # in a WriteBehind's pool: one being filled, one being written, one ready
-# A WriteBehind's buffer holds this many of the caller's batches. Each hand-over wakes the other
-# thread across cores, about 60 us of CPU on the bench VM (bench/writes.py): at 256 KiB batches
+_Buffer = TypeVar("_Buffer", bytearray, memoryview)
+
+_BUFFERS = 3  # in a stream's WriteBehind pool: one being filled, one being written, one ready
+# A stream's WriteBehind buffer holds this many of the caller's batches. Each hand-over wakes the
+# other thread across cores, about 60 us of CPU on the bench VM (bench/writes.py): at 256 KiB batches
 # that was a quarter of a second per GiB; at 1 MiB a sixteenth.
 HANDOFF_BATCHES = 4
 # ...but each write(2) is at most this much. Linux (6.x, ext4) gives a write a page-cache folio as
@@ -172,22 +175,30 @@ class Worker:
                 self._done.notify_all()
 
 
-class WriteBehind:
-    """Writes buffers on a Worker, in order, while the caller fills the next.
+class WriteBehind(Generic[_Buffer]):
+    """Hands each filled buffer to a thread that writes it, in order, while the caller fills the
+    next; a fixed pool of buffers goes round, so memory stays flat.
 
-    The first failure of a write is raised by the next buffer(), write() or close(); close()
-    always stops the thread, also after a failure on either side, so none is left behind.
+    The one home of writing behind: the streams' writer (writer_for) and crypto/direct.py's both
+    use it. The first failure of a write is raised by the next buffer(), write(), wait() or
+    close(), however late it came; close() always stops the thread, also after a failure on
+    either side, so none is left behind.
     """
 
-    def __init__(self, dst: BinaryIO, size: int) -> None:
-        """Buffers of HANDOFF_BATCHES times size: fewer hand-overs, each costly."""
-        self._dst = dst
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(_BUFFERS):
-            self._free.put(bytearray(size * HANDOFF_BATCHES))
-        self._worker = Worker("tamga-write-behind")
+    def __init__(
+        self,
+        write: Callable[[_Buffer, int], object],
+        buffers: Iterable[_Buffer],
+        name: str = "tamga-write-behind",
+    ) -> None:
+        """`write(buffer, length)` runs on the thread; `buffers` are the pool."""
+        self._write_out: Callable[[_Buffer, int], object] = write
+        self._free: queue.SimpleQueue[_Buffer] = queue.SimpleQueue()
+        for buffer in buffers:
+            self._free.put(buffer)
+        self._worker = Worker(name)
 
-    def buffer(self) -> bytearray:
+    def buffer(self) -> _Buffer:
         """A free buffer; blocks while all of them wait to be written.
 
         Never forever: a write that fails still gives its buffer back, and the failure is raised
@@ -197,21 +208,32 @@ class WriteBehind:
         self._worker.check()
         return buffer
 
-    def write(self, buffer: bytearray, length: int) -> None:
+    def write(self, buffer: _Buffer, length: int) -> None:
         self._worker.submit(self._write, buffer, length)
+
+    def wait(self) -> None:
+        """Block until every buffer handed over is written; raise the first failure."""
+        self._worker.wait()
 
     def close(self) -> None:
         """Wait for every write, stop the thread, raise the first failure."""
         try:
-            self._worker.wait()
+            self.wait()
         finally:
             self._worker.close()
 
-    def _write(self, buffer: bytearray, length: int) -> None:
+    def _write(self, buffer: _Buffer, length: int) -> None:
         try:
-            write_pieces(self._dst, buffer, length)
+            self._write_out(buffer, length)
         finally:
             self._free.put(buffer)
+
+
+def file_writer_behind(dst: BinaryIO, size: int) -> WriteBehind[bytearray]:
+    """A WriteBehind to a file: buffers of HANDOFF_BATCHES times size (fewer hand-overs, each
+    costly), each written at most WRITE_PIECE a write."""
+    buffers = [bytearray(size * HANDOFF_BATCHES) for _ in range(_BUFFERS)]
+    return WriteBehind(partial(write_pieces, dst), buffers)
 
 
 @contextmanager
@@ -222,7 +244,7 @@ def writer_for(dst: BinaryIO, size: int, overlap: bool) -> Iterator[BufferWriter
     an exception the thread is stopped and that exception goes on.
     """
     writer: BufferWriter
-    writer = WriteBehind(dst, size) if overlap and second_core_idle() else InlineWriter(dst, size)
+    writer = file_writer_behind(dst, size) if overlap and second_core_idle() else InlineWriter(dst, size)
     try:
         yield writer
     except BaseException:

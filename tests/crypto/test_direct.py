@@ -7,12 +7,14 @@ import os
 import random
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from crypto import direct
 from crypto.direct import ALIGN, BLOCK, create_direct
+from crypto.overlap import WRITE_PIECE
 
 SIZES = [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 12345]
 PIECES = [1, 17, ALIGN, 65552, 262208, BLOCK, 3 * BLOCK]  # odd ones: a chunk, a sealed batch
@@ -87,11 +89,20 @@ def test_a_filesystem_without_direct_io_gets_the_same_bytes(tmp_path: Path, size
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_fcntl(fd, command, arg)
 
+    real_write = os.write
+    written = []
+
+    def write(fd: int, data: memoryview) -> int:
+        written.append(len(data))
+        return real_write(fd, data)
+
     data = os.urandom(size)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(direct.fcntl, "fcntl", refusing)
+        patch.setattr(direct.os, "write", write)
         assert not write_in_pieces(tmp_path / "out", data, seed=2)
     assert (tmp_path / "out").read_bytes() == data
+    assert max(written, default=0) <= WRITE_PIECE  # the page cache's large-folio cost (overlap.py)
 
 
 def test_a_direct_write_the_filesystem_refuses_is_written_through_the_page_cache(tmp_path: Path) -> None:
@@ -133,6 +144,28 @@ def test_a_failed_write_is_raised_once_and_the_file_still_closes(tmp_path: Path,
     with pytest.raises(OSError) as closed:
         os.fstat(fd)
     assert closed.value.errno == errno.EBADF
+    assert [t for t in threading.enumerate() if t.name == "tamga-direct-writer"] == []
+
+
+def test_a_failure_on_the_thread_after_the_last_write_is_raised_by_flush(tmp_path: Path) -> None:
+    """The thread fails the last full block before the caller flushes: flush() and close() must
+    still report it (the file is short), however late the failure comes."""
+    failed = threading.Event()
+
+    def full(fd: int, data: memoryview) -> int:
+        failed.set()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = create_direct(tmp_path / "out", behind=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(direct.os, "write", full)
+        out.write(b"x" * BLOCK)  # handed to the thread, which fails it
+        assert failed.wait(5)
+        time.sleep(0.05)  # the thread has finished with the failure
+        with pytest.raises(OSError) as raised:
+            out.close()
+        assert raised.value.errno == errno.ENOSPC
+    assert out.closed
     assert [t for t in threading.enumerate() if t.name == "tamga-direct-writer"] == []
 
 
