@@ -17,24 +17,36 @@ It prints numbers only, never a verdict.
   seconds. On Linux 6.x ext4 a write gets a page-cache folio up to its own size, so where large
   free blocks are slow to touch (a VM whose host takes free memory back: page reporting), large
   aligned writes cost more than small ones.
+* open by write piece (--open-size, e.g. 4G; off by default): one envelope of that much random
+  plaintext, sealed by Tamga, opened into a new file by Tamga with the write-behind thread and
+  each --pieces size as overlap.WRITE_PIECE, by Tamga on one thread (its 256 KiB batches are
+  under every piece), and by the age CLI (whose open writes 32 KiB at a time), round-robin,
+  `sync` and 1 s between runs; median wall, user and kernel seconds. It tells whether a state of
+  the VM that makes large writes dear makes a stream's open dear, and which piece resists it.
 """
 
 import argparse
 import os
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import crypto  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 from crypto import overlap  # noqa: E402
 from crypto._stream import BATCH_CHUNKS, SEALED_CHUNK_SIZE  # noqa: E402
+from crypto.keyfile import identity_file_text  # noqa: E402
 
 
 class _Null:
@@ -47,7 +59,7 @@ def handover_cost(handovers: int, batches: int) -> tuple[float, float]:
     saved = overlap.HANDOFF_BATCHES
     overlap.HANDOFF_BATCHES = batches
     try:
-        writer = overlap.WriteBehind(_Null(), SEALED_CHUNK_SIZE * BATCH_CHUNKS)  # type: ignore[arg-type]
+        writer = overlap.file_writer_behind(_Null(), SEALED_CHUNK_SIZE * BATCH_CHUNKS)  # type: ignore[arg-type]
     finally:
         overlap.HANDOFF_BATCHES = saved
     before = resource.getrusage(resource.RUSAGE_SELF)
@@ -80,6 +92,59 @@ def write_file(path: Path, size: int, total: int) -> tuple[float, float]:
     return wall, after.ru_stime - before.ru_stime
 
 
+def opens_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> None:
+    """Print the median wall, user and kernel seconds of opening one envelope each way."""
+    identity = crypto.X25519Identity.generate()
+    key_file, plain, sealed, out = work / "key", work / "plain", work / "sealed", work / "out"
+    key_file.write_text(identity_file_text(identity))
+    with open(plain, "wb") as dst:
+        for _ in range(size // (1 << 20)):
+            dst.write(os.urandom(1 << 20))
+    with open(plain, "rb") as src, open(sealed, "wb") as dst:
+        crypto.seal_stream(src, dst, [identity.recipient])
+    plain.unlink()
+
+    def tamga(piece: int, threaded: bool) -> None:
+        saved = overlap.WRITE_PIECE, overlap.second_core_idle
+        overlap.WRITE_PIECE, overlap.second_core_idle = piece, lambda: threaded
+        try:
+            with open(sealed, "rb") as src, open(out, "wb") as dst:
+                crypto.open_stream(src, dst, [identity])
+        finally:
+            overlap.WRITE_PIECE, overlap.second_core_idle = saved
+
+    def age_cli(age: str) -> None:
+        subprocess.run([age, "-d", "-i", str(key_file), "-o", str(out), str(sealed)], check=True)
+
+    ways: dict[str, Callable[[], None]] = {
+        f"tamga, thread, {size_label(p)} pieces": partial(tamga, p, True) for p in pieces
+    }
+    ways["tamga, 1 thread"] = partial(tamga, max(pieces), False)
+    if age := shutil.which("age"):
+        ways["age CLI"] = partial(age_cli, age)
+    names = list(ways)
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
+    for number in range(rounds):
+        turn = number % len(names)
+        for name in names[turn:] + names[:turn]:
+            out.unlink(missing_ok=True)
+            os.sync()
+            time.sleep(1)
+            before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            ways[name]()
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            user = sum(a.ru_utime - b.ru_utime for a, b in zip(after, before, strict=True))
+            kernel = sum(a.ru_stime - b.ru_stime for a, b in zip(after, before, strict=True))
+            runs[name].append((wall, user, kernel))
+    out.unlink(missing_ok=True)
+    for name, figures in runs.items():
+        wall, user, kernel = (statistics.median(f[i] for f in figures) for i in range(3))
+        each = " ".join(f"{f[0]:.2f}" for f in figures)
+        print(f"  {name:<30} wall {wall:6.2f} s, user {user:5.2f}, kernel {kernel:5.2f} (each wall: {each})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,6 +156,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--handovers", type=int, default=4096)
     parser.add_argument("--dir", type=Path, default=REPO.parent, help="where the files go (default: ..)")
+    parser.add_argument("--open-size", default="0", help="envelope to open by write piece (default: off)")
+    parser.add_argument("--pieces", default="32K,128K,512K", help="WRITE_PIECE sizes (default: %(default)s)")
     args = parser.parse_args()
     sizes = [parse_size(text) for text in args.sizes.split(",")]
     total = parse_size(args.total)
@@ -127,6 +194,13 @@ def main() -> None:
             f"  {size_label(size):>8}: {total / wall / 1e6:7.1f} MB/s, "
             f"kernel {kernel:5.2f} s (each run: {each})"
         )
+
+    open_size = parse_size(args.open_size)
+    if open_size:
+        pieces = [parse_size(text) for text in args.pieces.split(",")]
+        print(f"\n=== open of a {size_label(open_size)} envelope by write piece, {args.rounds} round(s) ===")
+        with tempfile.TemporaryDirectory(prefix="tamga-writes-", dir=args.dir) as work:
+            opens_by_piece(Path(work), open_size, pieces, args.rounds)
 
 
 if __name__ == "__main__":
