@@ -62,12 +62,12 @@ class DirectWriter(io.RawIOBase):
         # Page-aligned, as O_DIRECT needs.
         self._views = tuple(memoryview(mmap.mmap(-1, block)) for _ in range(BEHIND + 1 if behind else 1))
         self._view = self._views[0]
+        if behind:  # before the fd is taken: starting the thread can fail
+            self._behind = WriteBehind(self._write_out, self._views, "tamga-direct-writer")
+            self._view = self._behind.buffer()
         self._failed = False
         self._fd = fd  # nothing after this raises
         self.direct = _set_direct(fd, True)
-        if behind:
-            self._behind = WriteBehind(self._write_out, self._views, "tamga-direct-writer")
-            self._view = self._behind.buffer()
 
     def writable(self) -> bool:
         return True
