@@ -18,11 +18,12 @@ It prints numbers only, never a verdict.
   free blocks are slow to touch (a VM whose host takes free memory back: page reporting), large
   aligned writes cost more than small ones.
 * open by write piece (--open-size, e.g. 4G; off by default): one envelope of that much random
-  plaintext, sealed by Tamga, opened into a new file by Tamga with the write-behind thread and
-  each --pieces size as overlap.WRITE_PIECE, by Tamga on one thread (its 256 KiB batches are
-  under every piece), and by the age CLI (whose open writes 32 KiB at a time), round-robin,
-  `sync` and 1 s between runs; median wall, user and kernel seconds. It tells whether a state of
-  the VM that makes large writes dear makes a stream's open dear, and which piece resists it.
+  plaintext, sealed by Tamga, opened into a new file by Tamga with the write-behind thread in
+  pieces of each --pieces size only (overlap.WRITE_PIECE and SMALL_PIECE both set to it), by
+  Tamga as shipped (overlap.Pieces choosing), threaded and on one thread, and by the age CLI
+  (whose open writes 32 KiB at a time), round-robin, `sync` and 1 s between runs; median wall,
+  user and kernel seconds. It tells whether a state of the VM that makes large writes dear
+  makes a stream's open dear, which piece resists it, and whether Pieces finds it.
 """
 
 import argparse
@@ -104,14 +105,17 @@ def opens_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> Non
         crypto.seal_stream(src, dst, [identity.recipient])
     plain.unlink()
 
-    def tamga(piece: int, threaded: bool) -> None:
-        saved = overlap.WRITE_PIECE, overlap.second_core_idle
-        overlap.WRITE_PIECE, overlap.second_core_idle = piece, lambda: threaded
+    def tamga(piece: int | None, threaded: bool) -> None:
+        """Open with `piece` as the only write size, or as shipped (None)."""
+        saved = overlap.WRITE_PIECE, overlap.SMALL_PIECE, overlap.second_core_idle
+        if piece is not None:
+            overlap.WRITE_PIECE = overlap.SMALL_PIECE = piece
+        overlap.second_core_idle = lambda: threaded
         try:
             with open(sealed, "rb") as src, open(out, "wb") as dst:
                 crypto.open_stream(src, dst, [identity])
         finally:
-            overlap.WRITE_PIECE, overlap.second_core_idle = saved
+            overlap.WRITE_PIECE, overlap.SMALL_PIECE, overlap.second_core_idle = saved
 
     def age_cli(age: str) -> None:
         subprocess.run([age, "-d", "-i", str(key_file), "-o", str(out), str(sealed)], check=True)
@@ -119,7 +123,8 @@ def opens_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> Non
     ways: dict[str, Callable[[], None]] = {
         f"tamga, thread, {size_label(p)} pieces": partial(tamga, p, True) for p in pieces
     }
-    ways["tamga, 1 thread"] = partial(tamga, max(pieces), False)
+    ways["tamga, thread, as shipped"] = partial(tamga, None, True)
+    ways["tamga, 1 thread, as shipped"] = partial(tamga, None, False)
     if age := shutil.which("age"):
         ways["age CLI"] = partial(age_cli, age)
     names = list(ways)
@@ -157,7 +162,7 @@ def main() -> None:
     parser.add_argument("--handovers", type=int, default=4096)
     parser.add_argument("--dir", type=Path, default=REPO.parent, help="where the files go (default: ..)")
     parser.add_argument("--open-size", default="0", help="envelope to open by write piece (default: off)")
-    parser.add_argument("--pieces", default="32K,128K,512K", help="WRITE_PIECE sizes (default: %(default)s)")
+    parser.add_argument("--pieces", default="32K,128K,512K", help="fixed write sizes (default: %(default)s)")
     args = parser.parse_args()
     sizes = [parse_size(text) for text in args.sizes.split(",")]
     total = parse_size(args.total)

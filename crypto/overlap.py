@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from functools import partial
 from types import TracebackType
 from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
@@ -29,6 +28,14 @@ HANDOFF_BATCHES = 4
 # large as the write: an aligned 1 MiB or 2 MiB write took 2x or 10x the kernel time of 512 KiB
 # ones on the bench VM, whose large free blocks the host had taken back (docs/crypto-speed.md).
 WRITE_PIECE = 512 * 1024
+# In some states of that VM even these cost 2 to 3 s of kernel time per GiB, and 32 KiB writes
+# (an order-3 folio, the largest the kernel keeps on its per-CPU lists of recently freed pages;
+# what age's open writes) half of that; in others 32 KiB pieces cost 13 to 31% of an open's wall
+# time. So a writer measures its large pieces and writes small ones while they are slow (Pieces).
+SMALL_PIECE = 32 * 1024
+SLOW_SECONDS_PER_BYTE = 1e-9  # about 1 s of CPU per GiB: 3x a cheap state's kernel copy here
+JUDGED_PIECE = 128 * 1024  # only pieces this large are timed: a small write's cost is the syscall
+SMALL_FOR = 64 << 20  # bytes written in small pieces before a large one is tried again
 _TASKS = 16  # calls in flight: for the import, at most 16 MiB of envelope or plaintext in memory
 _SNAPSHOTS = 3  # of the runnable count, for second_core_idle()
 _SNAPSHOT_GAP = 0.0005  # seconds between them
@@ -91,24 +98,48 @@ class InlineWriter:
     """Writes each buffer at once, in the calling thread; one buffer, reused."""
 
     def __init__(self, dst: BinaryIO, size: int) -> None:
-        self._dst = dst
+        self._pieces = Pieces(dst)
         self._buffer = bytearray(size)
 
     def buffer(self) -> bytearray:
         return self._buffer
 
     def write(self, buffer: bytearray, length: int) -> None:
-        write_pieces(self._dst, buffer, length)
+        self._pieces.write(buffer, length)
 
     def close(self) -> None:
         pass
 
 
-def write_pieces(dst: BinaryIO, buffer: bytearray, length: int) -> None:
-    """Write buffer[:length] to dst, at most WRITE_PIECE bytes a write."""
-    view = memoryview(buffer)
-    for start in range(0, length, WRITE_PIECE):
-        dst.write(view[start : min(start + WRITE_PIECE, length)])
+class Pieces:
+    """Writes a stream's buffers to dst in pieces of WRITE_PIECE, or of SMALL_PIECE while large
+    pieces are slow: a piece of at least JUDGED_PIECE that costs this thread more than
+    SLOW_SECONDS_PER_BYTE of CPU (the kernel's copy into the page cache is CPU time of the
+    writer) switches it to small pieces for SMALL_FOR bytes, after which a large one is tried
+    again. Thread CPU time, not wall time: a busy machine's waits do not count.
+    """
+
+    def __init__(self, dst: BinaryIO) -> None:
+        self._dst = dst
+        self._small_left = 0  # bytes still to write in small pieces
+
+    def write(self, buffer: bytearray, length: int) -> None:
+        """Write buffer[:length] in full."""
+        view = memoryview(buffer)
+        start = 0
+        while start < length:
+            if self._small_left > 0:
+                end = min(start + SMALL_PIECE, length)
+                self._dst.write(view[start:end])
+                self._small_left -= end - start
+            else:
+                end = min(start + WRITE_PIECE, length)
+                began = time.thread_time()
+                self._dst.write(view[start:end])
+                spent = time.thread_time() - began
+                if end - start >= JUDGED_PIECE and spent > (end - start) * SLOW_SECONDS_PER_BYTE:
+                    self._small_left = SMALL_FOR
+            start = end
 
 
 class Worker:
@@ -231,9 +262,9 @@ class WriteBehind(Generic[_Buffer]):
 
 def file_writer_behind(dst: BinaryIO, size: int) -> WriteBehind[bytearray]:
     """A WriteBehind to a file: buffers of HANDOFF_BATCHES times size (fewer hand-overs, each
-    costly), each written at most WRITE_PIECE a write."""
+    costly), written in Pieces."""
     buffers = [bytearray(size * HANDOFF_BATCHES) for _ in range(_BUFFERS)]
-    return WriteBehind(partial(write_pieces, dst), buffers)
+    return WriteBehind(Pieces(dst).write, buffers)
 
 
 @contextmanager
