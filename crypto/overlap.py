@@ -5,7 +5,8 @@ one batch while the caller seals or opens the next nearly doubles a stream's rat
 machine; on a busy one the hand-over costs more than it overlaps (bench/seal.py prints both), so
 `second_core_idle()` decides. Memory stays flat: a fixed pool of buffers goes round.
 
-`Worker` (calls run in order on one thread) is shared with the station's import (review/pipeline.py).
+`Pieces` picks the size of each write(2) from what the last large one cost. `Worker` (calls run
+in order on one thread) is shared with the station's import (review/pipeline.py).
 """
 
 import os
@@ -28,9 +29,9 @@ HANDOFF_BATCHES = 4
 # large as the write: an aligned 1 MiB or 2 MiB write took 2x or 10x the kernel time of 512 KiB
 # ones on the bench VM, whose large free blocks the host had taken back (docs/crypto-speed.md).
 WRITE_PIECE = 512 * 1024
-# In some states of that VM even these cost 2 to 3 s of kernel time per GiB, and 32 KiB writes
+# In some states of that VM even these cost 2 to 5 s of kernel time per GiB, and 32 KiB writes
 # (an order-3 folio, the largest the kernel keeps on its per-CPU lists of recently freed pages;
-# what age's open writes) half of that; in others 32 KiB pieces cost 13 to 31% of an open's wall
+# what age's open writes) about 0.5 s; in others 32 KiB pieces cost 13 to 31% of an open's wall
 # time. So a writer measures its large pieces and writes small ones while they are slow (Pieces).
 SMALL_PIECE = 32 * 1024
 SLOW_SECONDS_PER_BYTE = 1e-9  # about 1 s of CPU per GiB: 3x a cheap state's kernel copy here
