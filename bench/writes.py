@@ -18,12 +18,13 @@ It prints numbers only, never a verdict.
   free blocks are slow to touch (a VM whose host takes free memory back: page reporting), large
   aligned writes cost more than small ones.
 * open by write piece (--open-size, e.g. 4G; off by default): one envelope of that much random
-  plaintext, sealed by Tamga, opened into a new file by Tamga with the write-behind thread in
-  pieces of each --pieces size only (overlap.WRITE_PIECE and SMALL_PIECE both set to it), by
-  Tamga as shipped (overlap.Pieces choosing), threaded and on one thread, and by the age CLI
-  (whose open writes 32 KiB at a time), round-robin, `sync` and 1 s between runs; median wall,
-  user and kernel seconds. It tells whether a state of the VM that makes large writes dear
-  makes a stream's open dear, which piece resists it, and whether Pieces finds it.
+  plaintext, sealed by Tamga, opened into a new file by Tamga in pieces of each --pieces size
+  only (overlap.WRITE_PIECE and SMALL_PIECE both set to it), by Tamga as shipped (overlap.Pieces
+  choosing), as it runs and on one thread, and by the age CLI (whose open writes 32 KiB at a
+  time): bench/seal.py's contestants and timing, round-robin, `sync` and 1 s before each run;
+  median wall, user and kernel seconds, and how many Tamga runs could use the second thread. It
+  tells whether a state of the VM that makes large writes dear makes a stream's open dear, which
+  piece resists it, and whether Pieces finds it.
 """
 
 import argparse
@@ -31,7 +32,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +44,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import crypto  # noqa: E402
+from bench.seal import OVERLAPPED, make_age, make_input, make_tamga, timed  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 from crypto import overlap  # noqa: E402
 from crypto._stream import BATCH_CHUNKS, SEALED_CHUNK_SIZE  # noqa: E402
@@ -94,60 +95,46 @@ def write_file(path: Path, size: int, total: int) -> tuple[float, float]:
 
 
 def opens_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> None:
-    """Print the median wall, user and kernel seconds of opening one envelope each way."""
+    """Print the median wall, user and kernel seconds of opening one envelope each way, with
+    bench/seal.py's contestants and its timing (a `sync` and 1 s before each run)."""
     identity = crypto.X25519Identity.generate()
     key_file, plain, sealed, out = work / "key", work / "plain", work / "sealed", work / "out"
     key_file.write_text(identity_file_text(identity))
-    with open(plain, "wb") as dst:
-        for _ in range(size // (1 << 20)):
-            dst.write(os.urandom(1 << 20))
-    with open(plain, "rb") as src, open(sealed, "wb") as dst:
-        crypto.seal_stream(src, dst, [identity.recipient])
+    make_input(plain, size)
+    seal, open_ = make_tamga(identity)
+    seal(plain, sealed)
     plain.unlink()
+    OVERLAPPED.clear()  # count the timed opens only
 
-    def tamga(piece: int | None, threaded: bool) -> None:
-        """Open with `piece` as the only write size, or as shipped (None)."""
-        saved = overlap.WRITE_PIECE, overlap.SMALL_PIECE, overlap.second_core_idle
-        if piece is not None:
-            overlap.WRITE_PIECE = overlap.SMALL_PIECE = piece
-        overlap.second_core_idle = lambda: threaded
+    def fixed(piece: int, src: Path, dst: Path) -> None:
+        """Tamga's open with `piece` as its only write size."""
+        saved = overlap.WRITE_PIECE, overlap.SMALL_PIECE
+        overlap.WRITE_PIECE = overlap.SMALL_PIECE = piece
         try:
-            with open(sealed, "rb") as src, open(out, "wb") as dst:
-                crypto.open_stream(src, dst, [identity])
+            open_(src, dst)
         finally:
-            overlap.WRITE_PIECE, overlap.SMALL_PIECE, overlap.second_core_idle = saved
+            overlap.WRITE_PIECE, overlap.SMALL_PIECE = saved
 
-    def age_cli(age: str) -> None:
-        subprocess.run([age, "-d", "-i", str(key_file), "-o", str(out), str(sealed)], check=True)
-
-    ways: dict[str, Callable[[], None]] = {
-        f"tamga, thread, {size_label(p)} pieces": partial(tamga, p, True) for p in pieces
+    ways: dict[str, Callable[[Path, Path], None]] = {
+        f"tamga, {size_label(p)} pieces only": partial(fixed, p) for p in pieces
     }
-    ways["tamga, thread, as shipped"] = partial(tamga, None, True)
-    ways["tamga, 1 thread, as shipped"] = partial(tamga, None, False)
-    if age := shutil.which("age"):
-        ways["age CLI"] = partial(age_cli, age)
+    ways["tamga as shipped"] = open_
+    ways["tamga as shipped, 1 thread"] = make_tamga(identity, single=True)[1]
+    if shutil.which("age"):
+        ways["age CLI"] = make_age(str(identity.recipient), key_file)[1]
     names = list(ways)
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for number in range(rounds):
         turn = number % len(names)
         for name in names[turn:] + names[:turn]:
-            out.unlink(missing_ok=True)
-            os.sync()
-            time.sleep(1)
-            before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            ways[name]()
-            wall = time.perf_counter() - start
-            after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            user = sum(a.ru_utime - b.ru_utime for a, b in zip(after, before, strict=True))
-            kernel = sum(a.ru_stime - b.ru_stime for a, b in zip(after, before, strict=True))
-            runs[name].append((wall, user, kernel))
-    out.unlink(missing_ok=True)
+            runs[name].append(timed(ways[name], sealed, out, settle=1.0))
+            out.unlink()
     for name, figures in runs.items():
-        wall, user, kernel = (statistics.median(f[i] for f in figures) for i in range(3))
+        wall, cpu, user = (statistics.median(f[i] for f in figures) for i in range(3))
         each = " ".join(f"{f[0]:.2f}" for f in figures)
+        kernel = cpu - user
         print(f"  {name:<30} wall {wall:6.2f} s, user {user:5.2f}, kernel {kernel:5.2f} (each wall: {each})")
+    print(f"  (Tamga runs that could use the second thread: {sum(OVERLAPPED)} of {len(OVERLAPPED)})")
 
 
 def main() -> None:
