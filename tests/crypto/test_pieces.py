@@ -27,8 +27,8 @@ class Clocked:
         return len(data)
 
 
-def write_buffers(pieces: Pieces, count: int) -> bytes:
-    written = b""
+def write_buffers(pieces: Pieces, count: int) -> bytearray:
+    written = bytearray()
     for number in range(count):
         buffer = bytearray(bytes([number % 251]) * BUFFER)
         pieces.write(buffer, len(buffer))
