@@ -19,13 +19,14 @@ writes, the same bytes are written through the page cache: only slower, never di
 import contextlib
 import errno
 import fcntl
+import functools
 import io
 import mmap
 import os
 from collections.abc import Iterator
 from typing import Any
 
-from crypto.overlap import WRITE_PIECE, WriteBehind
+from crypto.overlap import Pieces, WriteBehind
 
 ALIGN = 4096  # a multiple of every logical block size in use (512 or 4096)
 BLOCK = 1 << 20  # bytes per write: fewer were slower here (256 KiB: 1.29 s/GiB against 0.77)
@@ -65,6 +66,7 @@ class DirectWriter(io.RawIOBase):
         if behind:  # before the fd is taken: starting the thread can fail
             self._behind = WriteBehind(self._write_out, self._views, "tamga-direct-writer")
             self._view = self._behind.buffer()
+        self._pieces = Pieces(functools.partial(os.write, fd))  # for the page cache
         self._failed = False
         self._fd = fd  # nothing after this raises
         self.direct = _set_direct(fd, True)
@@ -144,21 +146,22 @@ class DirectWriter(io.RawIOBase):
             raise
 
     def _write_out(self, view: memoryview, stop: int, start: int = 0) -> None:
-        """Write the buffer's bytes [start, stop) in full."""
+        """Write the buffer's bytes [start, stop) in full: direct while the file takes it, the
+        rest through the page cache in Pieces (crypto/overlap.py says why)."""
         done = start
-        while done < stop:
-            # Through the page cache, at most WRITE_PIECE a write (crypto/overlap.py says why).
-            end = stop if self.direct else min(stop, done + WRITE_PIECE)
+        while self.direct and done < stop:
             try:
-                done += os.write(self._fd, view[done:end])
+                done += os.write(self._fd, view[done:stop])
             except OSError as error:
-                if not (self.direct and error.errno == errno.EINVAL):
+                if error.errno != errno.EINVAL:
                     raise
                 # The filesystem took the flag but not this write: the page cache takes it.
                 self.direct = _set_direct(self._fd, False)
             else:
-                if self.direct and done % ALIGN:  # a short write: the rest is unaligned
+                if done % ALIGN:  # a short write: the rest is unaligned
                     self.direct = _set_direct(self._fd, False)
+        if done < stop:
+            self._pieces.write(view[done:stop], stop - done)
 
     def _release(self) -> None:
         """Unmap the buffers. A failed write's traceback may still hold a slice of one: then that

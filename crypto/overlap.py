@@ -99,7 +99,7 @@ class InlineWriter:
     """Writes each buffer at once, in the calling thread; one buffer, reused."""
 
     def __init__(self, dst: BinaryIO, size: int) -> None:
-        self._pieces = Pieces(dst)
+        self._pieces = Pieces(dst.write)
         self._buffer = bytearray(size)
 
     def buffer(self) -> bytearray:
@@ -113,34 +113,41 @@ class InlineWriter:
 
 
 class Pieces:
-    """Writes a stream's buffers to dst in pieces of WRITE_PIECE, or of SMALL_PIECE while large
-    pieces are slow: a piece of at least JUDGED_PIECE that costs this thread more than
+    """Writes a stream's buffers in pieces of WRITE_PIECE, or of SMALL_PIECE while large pieces
+    are slow: a piece of at least JUDGED_PIECE that costs this thread more than
     SLOW_SECONDS_PER_BYTE of CPU (the kernel's copy into the page cache is CPU time of the
     writer) switches it to small pieces for SMALL_FOR bytes, after which a large one is tried
     again. Thread CPU time, not wall time: a busy machine's waits do not count.
+
+    `write` is a file's write() or os.write over an fd: it returns how much it wrote, and a short
+    write is followed by the rest.
     """
 
-    def __init__(self, dst: BinaryIO) -> None:
-        self._dst = dst
+    def __init__(self, write: Callable[[memoryview], int]) -> None:
+        self._write = write
         self._small_left = 0  # bytes still to write in small pieces
 
-    def write(self, buffer: bytearray, length: int) -> None:
+    def write(self, buffer: bytearray | memoryview, length: int) -> None:
         """Write buffer[:length] in full."""
         view = memoryview(buffer)
         start = 0
         while start < length:
             if self._small_left > 0:
                 end = min(start + SMALL_PIECE, length)
-                self._dst.write(view[start:end])
+                self._write_all(view[start:end])
                 self._small_left -= end - start
             else:
                 end = min(start + WRITE_PIECE, length)
                 began = time.thread_time()
-                self._dst.write(view[start:end])
+                self._write_all(view[start:end])
                 spent = time.thread_time() - began
                 if end - start >= JUDGED_PIECE and spent > (end - start) * SLOW_SECONDS_PER_BYTE:
                     self._small_left = SMALL_FOR
             start = end
+
+    def _write_all(self, piece: memoryview) -> None:
+        while piece:
+            piece = piece[self._write(piece) :]
 
 
 class Worker:
@@ -265,7 +272,7 @@ def file_writer_behind(dst: BinaryIO, size: int) -> WriteBehind[bytearray]:
     """A WriteBehind to a file: buffers of HANDOFF_BATCHES times size (fewer hand-overs, each
     costly), written in Pieces."""
     buffers = [bytearray(size * HANDOFF_BATCHES) for _ in range(_BUFFERS)]
-    return WriteBehind(Pieces(dst).write, buffers)
+    return WriteBehind(Pieces(dst.write).write, buffers)
 
 
 @contextmanager

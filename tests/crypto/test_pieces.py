@@ -1,5 +1,7 @@
-"""crypto/overlap.py's Pieces: every byte written once, in order, in large pieces while they are
-cheap and in small ones for a while after a large one was slow."""
+"""crypto/overlap.py's Pieces: every byte written once, in order (also through short writes), in
+large pieces while they are cheap and in small ones for a while after a large one was slow."""
+
+import os
 
 import pytest
 
@@ -38,7 +40,7 @@ def write_buffers(pieces: Pieces, count: int) -> bytearray:
 
 def test_cheap_writes_stay_large(monkeypatch: pytest.MonkeyPatch) -> None:
     dst = Clocked(monkeypatch)
-    written = write_buffers(Pieces(dst), 8)  # type: ignore[arg-type]
+    written = write_buffers(Pieces(dst.write), 8)
     assert bytes(dst.data) == written
     assert max(dst.sizes) == WRITE_PIECE
     assert all(size == WRITE_PIECE or size == BUFFER % WRITE_PIECE for size in dst.sizes)
@@ -46,7 +48,7 @@ def test_cheap_writes_stay_large(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_slow_large_piece_turns_to_small_ones_and_a_cheap_one_back(monkeypatch: pytest.MonkeyPatch) -> None:
     dst = Clocked(monkeypatch)
-    pieces = Pieces(dst)  # type: ignore[arg-type]
+    pieces = Pieces(dst.write)
     dst.slow = True
     written = write_buffers(pieces, 2)
     assert dst.sizes[0] == WRITE_PIECE  # judged slow
@@ -74,7 +76,7 @@ def test_only_pieces_large_enough_are_judged(monkeypatch: pytest.MonkeyPatch) ->
     """A buffer's short tail (and any write under JUDGED_PIECE) costs its syscall, whatever the
     state: it never switches the writer to small pieces."""
     dst = Clocked(monkeypatch)
-    pieces = Pieces(dst)  # type: ignore[arg-type]
+    pieces = Pieces(dst.write)
     dst.slow = True
     small = JUDGED_PIECE - 1
     for _ in range(4):
@@ -82,3 +84,17 @@ def test_only_pieces_large_enough_are_judged(monkeypatch: pytest.MonkeyPatch) ->
     assert dst.sizes == [small] * 4
     pieces.write(bytearray(2 * WRITE_PIECE), 2 * WRITE_PIECE)
     assert dst.sizes[4:] == [WRITE_PIECE] + [SMALL_PIECE] * (WRITE_PIECE // SMALL_PIECE)
+
+
+def test_short_writes_are_followed_by_the_rest() -> None:
+    """os.write over an fd (crypto/direct.py's page-cache path) may write less than it was given."""
+    written = bytearray()
+
+    def short(data: memoryview) -> int:
+        taken = min(len(data), 1000)
+        written.extend(data[:taken])
+        return taken
+
+    buffer = bytearray(os.urandom(BUFFER))
+    Pieces(short).write(buffer, BUFFER - 7)
+    assert written == buffer[: BUFFER - 7]
