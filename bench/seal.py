@@ -97,7 +97,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -126,6 +126,7 @@ TARGET_RSS_MB = 64.0
 TARGET_RSS_GROWTH_MB = 4.0
 
 CHILD = "bench.children.seal_rss"  # run with `python -m`
+_Name = TypeVar("_Name")
 
 
 def sync() -> None:
@@ -348,6 +349,14 @@ def make_cli(
     return seal, open_
 
 
+def round_robin(names: list[_Name], rounds: int) -> Iterator[_Name]:
+    """Each name once per round, the order rotated every round, so that a slow spell of the
+    machine or disk is shared."""
+    for number in range(rounds):
+        turn = number % len(names)
+        yield from names[turn:] + names[:turn]
+
+
 def timed(
     op: Callable[[Path, Path], None], src: Path, dst: Path, settle: float
 ) -> tuple[float, float, float]:
@@ -443,20 +452,18 @@ def bench_size(
     OVERLAPPED.clear()  # count the timed runs only
 
     # Timed rounds, round-robin, the contestants' order rotated every round.
-    names_ = list(pairs)
-    for r in range(rounds):
-        turn = r % len(names_)
-        for name in names_[turn:] + names_[:turn]:
-            seal, open_ = pairs[name]
-            for step, op, src in (("seal", seal, plain), ("open", open_, sealed[name])):
-                wall, cpu, user = timed(op, src, scratch, settle)
-                times[f"{name} {step}"].append(wall)
-                cpus[f"{name} {step}"].append(cpu)
-                users[f"{name} {step}"].append(user)
-                if step == "open" and scratch.stat().st_size != size:
-                    roundtrip_ok = False
-                scratch.unlink()
-        print(f"  round {r + 1}/{rounds} done", flush=True)
+    for number, name in enumerate(round_robin(list(pairs), rounds), 1):
+        seal, open_ = pairs[name]
+        for step, op, src in (("seal", seal, plain), ("open", open_, sealed[name])):
+            wall, cpu, user = timed(op, src, scratch, settle)
+            times[f"{name} {step}"].append(wall)
+            cpus[f"{name} {step}"].append(cpu)
+            users[f"{name} {step}"].append(user)
+            if step == "open" and scratch.stat().st_size != size:
+                roundtrip_ok = False
+            scratch.unlink()
+        if number % len(pairs) == 0:
+            print(f"  round {number // len(pairs)}/{rounds} done", flush=True)
     sealed["ceiling"].unlink()
     sealed["tamga"].unlink()
 

@@ -17,14 +17,15 @@ It prints numbers only, never a verdict.
   seconds. On Linux 6.x ext4 a write gets a page-cache folio up to its own size, so where large
   free blocks are slow to touch (a VM whose host takes free memory back: page reporting), large
   aligned writes cost more than small ones.
-* open by write piece (--open-size, e.g. 4G; off by default): one envelope of that much random
-  plaintext, sealed by Tamga, opened into a new file by Tamga in pieces of each --pieces size
-  only (overlap.WRITE_PIECE and SMALL_PIECE both set to it), by Tamga as shipped (overlap.Pieces
-  choosing), as it runs and on one thread, and by the age CLI (whose open writes 32 KiB at a
-  time): bench/seal.py's contestants and timing, round-robin, `sync` and 1 s before each run;
-  median wall, user and kernel seconds, and how many Tamga runs could use the second thread. It
-  tells whether a state of the VM that makes large writes dear makes a stream's open dear, which
-  piece resists it, and whether Pieces finds it.
+* seal and open by write piece (--stream-size, e.g. 4G, or its old name --open-size; off by
+  default): a file of that much random plaintext sealed into a new file, and Tamga's envelope of
+  it opened into one, by Tamga in pieces of each --pieces size only (overlap.WRITE_PIECE and
+  SMALL_PIECE both set to it), by Tamga as shipped (overlap.Pieces choosing), as it runs and on
+  one thread, and by the age CLI (whose open writes 32 KiB at a time, its seal 64 KiB + 16):
+  bench/seal.py's contestants and timing, round-robin, `sync` and 1 s before each run; median
+  wall, user and kernel seconds, and how many Tamga runs could use the second thread. It tells
+  whether a state of the VM that makes large writes dear makes a stream dear, which piece
+  resists it, and whether Pieces finds it.
 """
 
 import argparse
@@ -44,7 +45,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import crypto  # noqa: E402
-from bench.seal import OVERLAPPED, make_age, make_input, make_tamga, timed  # noqa: E402
+from bench.seal import OVERLAPPED, make_age, make_input, make_tamga, round_robin, timed  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
 from crypto import overlap  # noqa: E402
 from crypto._stream import BATCH_CHUNKS, SEALED_CHUNK_SIZE  # noqa: E402
@@ -94,46 +95,47 @@ def write_file(path: Path, size: int, total: int) -> tuple[float, float]:
     return wall, after.ru_stime - before.ru_stime
 
 
-def opens_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> None:
-    """Print the median wall, user and kernel seconds of opening one envelope each way, with
-    bench/seal.py's contestants and its timing (a `sync` and 1 s before each run)."""
+def streams_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> None:
+    """Print the median wall, user and kernel seconds of sealing one file and of opening one
+    envelope each way, with bench/seal.py's contestants and its timing (a `sync` and 1 s before
+    each run)."""
     identity = crypto.X25519Identity.generate()
     key_file, plain, sealed, out = work / "key", work / "plain", work / "sealed", work / "out"
     key_file.write_text(identity_file_text(identity))
     make_input(plain, size)
-    seal, open_ = make_tamga(identity)
-    seal(plain, sealed)
-    plain.unlink()
-    OVERLAPPED.clear()  # count the timed opens only
+    shipped = make_tamga(identity)
+    shipped[0](plain, sealed)
+    OVERLAPPED.clear()  # count the timed runs only
 
-    def fixed(piece: int, src: Path, dst: Path) -> None:
-        """Tamga's open with `piece` as its only write size."""
+    def fixed(piece: int, step: Callable[[Path, Path], None], src: Path, dst: Path) -> None:
+        """Tamga's seal or open with `piece` as its only write size."""
         saved = overlap.WRITE_PIECE, overlap.SMALL_PIECE
         overlap.WRITE_PIECE = overlap.SMALL_PIECE = piece
         try:
-            open_(src, dst)
+            step(src, dst)
         finally:
             overlap.WRITE_PIECE, overlap.SMALL_PIECE = saved
 
-    ways: dict[str, Callable[[Path, Path], None]] = {
-        f"tamga, {size_label(p)} pieces only": partial(fixed, p) for p in pieces
+    ways: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path, Path], None]]] = {
+        f"tamga, {size_label(p)} pieces only": (partial(fixed, p, shipped[0]), partial(fixed, p, shipped[1]))
+        for p in pieces
     }
-    ways["tamga as shipped"] = open_
-    ways["tamga as shipped, 1 thread"] = make_tamga(identity, single=True)[1]
+    ways["tamga as shipped"] = shipped
+    ways["tamga as shipped, 1 thread"] = make_tamga(identity, single=True)
     if shutil.which("age"):
-        ways["age CLI"] = make_age(str(identity.recipient), key_file)[1]
-    names = list(ways)
-    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
-    for number in range(rounds):
-        turn = number % len(names)
-        for name in names[turn:] + names[:turn]:
-            runs[name].append(timed(ways[name], sealed, out, settle=1.0))
+        ways["age CLI"] = make_age(str(identity.recipient), key_file)
+    runs: dict[str, list[tuple[float, float, float]]] = {
+        f"{step} {name}": [] for step in ("seal", "open") for name in ways
+    }
+    for name in round_robin(list(ways), rounds):
+        for step, call, src in (("seal", ways[name][0], plain), ("open", ways[name][1], sealed)):
+            runs[f"{step} {name}"].append(timed(call, src, out, settle=1.0))
             out.unlink()
     for name, figures in runs.items():
         wall, cpu, user = (statistics.median(f[i] for f in figures) for i in range(3))
         each = " ".join(f"{f[0]:.2f}" for f in figures)
         kernel = cpu - user
-        print(f"  {name:<30} wall {wall:6.2f} s, user {user:5.2f}, kernel {kernel:5.2f} (each wall: {each})")
+        print(f"  {name:<35} wall {wall:6.2f} s, user {user:5.2f}, kernel {kernel:5.2f} (each wall: {each})")
     print(f"  (Tamga runs that could use the second thread: {sum(OVERLAPPED)} of {len(OVERLAPPED)})")
 
 
@@ -148,7 +150,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--handovers", type=int, default=4096)
     parser.add_argument("--dir", type=Path, default=REPO.parent, help="where the files go (default: ..)")
-    parser.add_argument("--open-size", default="0", help="envelope to open by write piece (default: off)")
+    parser.add_argument(
+        "--stream-size",
+        "--open-size",
+        default="0",
+        help="file to seal and envelope to open by write piece (default: off)",
+    )
     parser.add_argument("--pieces", default="32K,128K,512K", help="fixed write sizes (default: %(default)s)")
     args = parser.parse_args()
     sizes = [parse_size(text) for text in args.sizes.split(",")]
@@ -172,12 +179,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tamga-writes-", dir=args.dir) as work:
         path = Path(work) / "out"
         runs: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
-        for number in range(args.rounds):
-            turn = number % len(sizes)
-            for size in sizes[turn:] + sizes[:turn]:
-                os.sync()
-                time.sleep(1)
-                runs[size].append(write_file(path, size, total))
+        for size in round_robin(sizes, args.rounds):
+            os.sync()
+            time.sleep(1)
+            runs[size].append(write_file(path, size, total))
     for size, figures in runs.items():
         wall = statistics.median(w for w, _ in figures)
         kernel = statistics.median(k for _, k in figures)
@@ -187,12 +192,12 @@ def main() -> None:
             f"kernel {kernel:5.2f} s (each run: {each})"
         )
 
-    open_size = parse_size(args.open_size)
-    if open_size:
+    stream_size = parse_size(args.stream_size)
+    if stream_size:
         pieces = [parse_size(text) for text in args.pieces.split(",")]
-        print(f"\n=== open of a {size_label(open_size)} envelope by write piece, {args.rounds} round(s) ===")
+        print(f"\n=== seal and open of {size_label(stream_size)} by write piece, {args.rounds} round(s) ===")
         with tempfile.TemporaryDirectory(prefix="tamga-writes-", dir=args.dir) as work:
-            opens_by_piece(Path(work), open_size, pieces, args.rounds)
+            streams_by_piece(Path(work), stream_size, pieces, args.rounds)
 
 
 if __name__ == "__main__":
