@@ -61,6 +61,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.sizes import parse_size  # noqa: E402
 from crypto import Sealer  # noqa: E402
 from review import catalogue, preview  # noqa: E402
 from review.media import Content, Facts  # noqa: E402
@@ -91,11 +92,6 @@ def rss_mb(pid: int | str = "self") -> float:
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def parse_size(text: str) -> int:
-    units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
-    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
 
 
 def verdict(ok: bool) -> str:
