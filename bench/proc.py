@@ -1,4 +1,5 @@
-"""What the benchmarks read from /proc: memory (VmRSS, VmHWM), CPU times, children, open files, load.
+"""What the benchmarks read from /proc: memory (VmRSS, VmHWM), CPU times, children, open files, load;
+and from /sys, how much free memory a VM has handed back to its host.
 
 The one home of /proc parsing for bench/ (and for tests/support/live.py, which finds gunicorn's
 workers with `children`). Standard library only: the child programs import it before they measure
@@ -103,4 +104,18 @@ def cpu_model() -> str | None:
         with open("/proc/cpuinfo") as f:
             return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
+        return None
+
+
+REPORTED_KIB = "/sys/module/page_reporting/parameters/reported_kib"
+
+
+def memory_handed_back() -> int | None:
+    """Bytes of free memory this kernel has handed back to its hypervisor since boot (free page
+    reporting: the host then backs each such page anew when it is next touched, which is what
+    makes a VM's fresh page-cache pages dear), None where the kernel does not report."""
+    try:
+        with open(REPORTED_KIB) as f:
+            return int(f.read()) * 1024
+    except (OSError, ValueError):
         return None

@@ -415,6 +415,7 @@ def bench_size(
     read_through(plain)
     print(f"input: os.urandom, written + fsync in {took:.1f} s; resident in page cache: {resident(plain)}")
     print(f"machine load before the runs: {load()}")
+    handed_back = proc.memory_handed_back()
 
     aead_key = os.urandom(32)  # one key: the two bindings write the same chunks, each opens the other's
     pairs = {
@@ -491,6 +492,12 @@ def bench_size(
         "cli open": "tamga CLI open (+ fsync)",
     }
     print(f"machine load after the runs: {load()}")
+    if handed_back is not None:
+        during = (proc.memory_handed_back() or handed_back) - handed_back
+        print(
+            f"free memory this VM handed back to its host during the runs (page reporting): "
+            f"{during / MB:.0f} MB; touched again, each page costs the host's fault (docs/crypto-speed.md)"
+        )
     heads = f"{'wall MB/s':>10}{'best':>8}{'CPU s':>7}{'user s':>7}{'CPU MB/s':>10}"
     print(f"{'':30}{heads}   wall s of each run")
     print(f"{'':30}{'(median)':>10}{'wall':>8}{'(med.)':>7}{'(med.)':>7}{'':>10}")
