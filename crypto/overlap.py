@@ -9,6 +9,7 @@ machine; on a busy one the hand-over costs more than it overlaps (bench/seal.py 
 in order on one thread) is shared with the station's import (review/pipeline.py).
 """
 
+import errno
 import os
 import queue
 import threading
@@ -119,11 +120,12 @@ class Pieces:
     writer) switches it to small pieces for SMALL_FOR bytes, after which a large one is tried
     again. Thread CPU time, not wall time: a busy machine's waits do not count.
 
-    `write` is a file's write() or os.write over an fd: it returns how much it wrote, and a short
-    write is followed by the rest.
+    `write` is a file's write() or os.write over an fd: a short write (a count below the piece's
+    length) is followed by the rest. A write that returns None took it all, as the duck-typed
+    files callers pass do (review/vault.py's hashing file).
     """
 
-    def __init__(self, write: Callable[[memoryview], int]) -> None:
+    def __init__(self, write: Callable[[memoryview], int | None]) -> None:
         self._write = write
         self._small_left = 0  # bytes still to write in small pieces
 
@@ -147,7 +149,12 @@ class Pieces:
 
     def _write_all(self, piece: memoryview) -> None:
         while piece:
-            piece = piece[self._write(piece) :]
+            written = self._write(piece)
+            if written is None or written >= len(piece):
+                return
+            if written <= 0:
+                raise OSError(errno.EIO, "a write took none of its bytes")
+            piece = piece[written:]
 
 
 class Worker:

@@ -44,8 +44,8 @@ class Hashing:
     def readline(self, size: int = -1) -> bytes:
         return self._seen(self.file.readline(size))
 
-    def write(self, data: bytes) -> None:
-        self.file.write(self._seen(data))
+    def write(self, data: bytes) -> int:
+        return self.file.write(self._seen(data))
 
     def _seen(self, data: bytes) -> bytes:
         self.digest.update(data)

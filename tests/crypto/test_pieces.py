@@ -98,3 +98,20 @@ def test_short_writes_are_followed_by_the_rest() -> None:
     buffer = bytearray(os.urandom(BUFFER))
     Pieces(short).write(buffer, BUFFER - 7)
     assert written == buffer[: BUFFER - 7]
+
+
+def test_a_write_that_returns_none_took_everything() -> None:
+    """A duck-typed file (review/vault.py's hashing one) returns None from write()."""
+    written = bytearray()
+
+    def takes_all(data: memoryview) -> None:
+        written.extend(data)
+
+    buffer = bytearray(os.urandom(BUFFER))
+    Pieces(takes_all).write(buffer, BUFFER)
+    assert written == buffer
+
+
+def test_a_write_that_takes_nothing_is_an_error_not_a_spin() -> None:
+    with pytest.raises(OSError, match="took none"):
+        Pieces(lambda data: 0).write(bytearray(100), 100)
