@@ -5,15 +5,17 @@ one batch while the caller seals or opens the next nearly doubles a stream's rat
 machine; on a busy one the hand-over costs more than it overlaps (bench/seal.py prints both), so
 `second_core_idle()` decides. Memory stays flat: a fixed pool of buffers goes round.
 
-`Pieces` picks the size of each write(2) from what the last large one cost. `Worker` (calls run
+`Pieces` picks the size of each write(2) from what the two sizes have cost lately. `Worker` (calls run
 in order on one thread) is shared with the station's import (review/pipeline.py).
 """
 
 import errno
 import os
 import queue
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from types import TracebackType
@@ -28,16 +30,16 @@ _BUFFERS = 3  # in a stream's WriteBehind pool: one being filled, one being writ
 HANDOFF_BATCHES = 4
 # ...but each write(2) is at most this much. Linux (6.x, ext4) gives a write a page-cache folio as
 # large as the write: an aligned 1 MiB or 2 MiB write took 2x or 10x the kernel time of 512 KiB
-# ones on the bench VM, whose large free blocks the host had taken back (docs/crypto-speed.md).
+# ones on the bench VM, whose free memory the host takes back (docs/crypto-speed.md).
 WRITE_PIECE = 512 * 1024
-# In some states of that VM even these cost 2 to 5 s of kernel time per GiB, and 32 KiB writes
-# (an order-3 folio, the largest the kernel keeps on its per-CPU lists of recently freed pages;
-# what age's open writes) about 0.5 s; in others 32 KiB pieces cost 13 to 31% of an open's wall
-# time. So a writer measures its large pieces and writes small ones while they are slow (Pieces).
+# In some states of that VM even these cost 2 to 5 s of kernel time per GiB and 32 KiB writes (an
+# order-3 folio, the largest the kernel keeps on its per-CPU lists of recently freed pages; what
+# age's open writes) about 0.5; in others 32 KiB pieces cost twice as much per byte as 512 KiB
+# ones. So a writer times both sizes and writes in the one that costs it less lately (Pieces).
 SMALL_PIECE = 32 * 1024
-SLOW_SECONDS_PER_BYTE = 1e-9  # about 1 s of CPU per GiB: 3x a cheap state's kernel copy here
-JUDGED_PIECE = 128 * 1024  # only pieces this large are timed: a small write's cost is the syscall
-SMALL_FOR = 64 << 20  # bytes written in small pieces before a large one is tried again
+JUDGED_PIECE = 128 * 1024  # shorter writes are not timed: their cost is mostly the syscall
+PROBE_EVERY = 64  # timed units (32 MiB) between two tries of the size not in use
+_KEPT = 5  # recent costs kept per size: their median is its cost, so one slow write does not decide
 _TASKS = 16  # calls in flight: for the import, at most 16 MiB of envelope or plaintext in memory
 _SNAPSHOTS = 3  # of the runnable count, for second_core_idle()
 _SNAPSHOT_GAP = 0.0005  # seconds between them
@@ -114,38 +116,56 @@ class InlineWriter:
 
 
 class Pieces:
-    """Writes a stream's buffers in pieces of WRITE_PIECE, or of SMALL_PIECE while large pieces
-    are slow: a piece of at least JUDGED_PIECE that costs this thread more than
-    SLOW_SECONDS_PER_BYTE of CPU (the kernel's copy into the page cache is CPU time of the
-    writer) switches it to small pieces for SMALL_FOR bytes, after which a large one is tried
-    again. Thread CPU time, not wall time: a busy machine's waits do not count.
+    """Writes a stream's buffers in units of at most WRITE_PIECE, each as one write or as pieces
+    of SMALL_PIECE, whichever has cost this thread less CPU per byte lately: the median of the last
+    few units written each way (the kernel's copy into the page cache is CPU time of the writer;
+    thread time leaves out a busy machine's waits). The size not in use is tried once every
+    PROBE_EVERY units, so a change of state is followed.
 
     `write` is a file's write() or os.write over an fd: a short write (a count below the piece's
     length) is followed by the rest. A write that returns None took it all, as the duck-typed
-    files callers pass do (review/vault.py's hashing file).
+    files callers pass do (review/vault.py's Hashing).
     """
 
     def __init__(self, write: Callable[[memoryview], int | None]) -> None:
         self._write = write
-        self._small_left = 0  # bytes still to write in small pieces
+        # Seconds per byte of the last units, written whole [False] and in small pieces [True].
+        self._costs: tuple[deque[float], deque[float]] = (deque(maxlen=_KEPT), deque(maxlen=_KEPT))
+        self._since_probe = 0
 
     def write(self, buffer: bytearray | memoryview, length: int) -> None:
-        """Write buffer[:length] in full."""
-        view = memoryview(buffer)
-        start = 0
-        while start < length:
-            if self._small_left > 0:
-                end = min(start + SMALL_PIECE, length)
-                self._write_all(view[start:end])
-                self._small_left -= end - start
-            else:
-                end = min(start + WRITE_PIECE, length)
-                began = time.thread_time()
-                self._write_all(view[start:end])
-                spent = time.thread_time() - began
-                if end - start >= JUDGED_PIECE and spent > (end - start) * SLOW_SECONDS_PER_BYTE:
-                    self._small_left = SMALL_FOR
-            start = end
+        """Write buffer[:length] in full, in units of equal length (no short write at the end)."""
+        view = memoryview(buffer)[:length]
+        unit = -(-length // -(-length // WRITE_PIECE)) if length else 1
+        for start in range(0, length, unit):
+            self._write_unit(view[start : start + unit])
+
+    def _write_unit(self, unit: memoryview) -> None:
+        if len(unit) < JUDGED_PIECE:
+            self._write_all(unit)
+            return
+        small = self._small_next()
+        began = time.thread_time()
+        if small:
+            piece = -(-len(unit) // -(-len(unit) // SMALL_PIECE))
+            for start in range(0, len(unit), piece):
+                self._write_all(unit[start : start + piece])
+        else:
+            self._write_all(unit)
+        self._costs[small].append((time.thread_time() - began) / len(unit))
+
+    def _small_next(self) -> bool:
+        """Whether the next unit goes in small pieces: the cheaper way, or the other as a probe.
+        The first unit is written whole, the second in small pieces."""
+        whole, small = self._costs
+        if not whole or not small:
+            return bool(whole)
+        cheaper = statistics.median(small) < statistics.median(whole)
+        self._since_probe += 1
+        if self._since_probe >= PROBE_EVERY:
+            self._since_probe = 0
+            return not cheaper
+        return cheaper
 
     def _write_all(self, piece: memoryview) -> None:
         while piece:

@@ -1,31 +1,49 @@
 """crypto/overlap.py's Pieces: every byte written once, in order (also through short writes), in
-large pieces while they are cheap and in small ones for a while after a large one was slow."""
+whichever of whole units and small pieces has cost the writer less lately."""
 
 import os
+from collections.abc import Callable
 
 import pytest
 
 from crypto import overlap
-from crypto.overlap import JUDGED_PIECE, SLOW_SECONDS_PER_BYTE, SMALL_FOR, SMALL_PIECE, WRITE_PIECE, Pieces
+from crypto.overlap import JUDGED_PIECE, PROBE_EVERY, SMALL_PIECE, WRITE_PIECE, Pieces
 
 BUFFER = 4 * 262208  # a WriteBehind's buffer: four sealed batches, not a multiple of any piece
+UNIT = -(-BUFFER // 3)  # ...written as three units of equal length, none over WRITE_PIECE
+SYSCALL = 2e-6  # seconds a write costs whatever its size
+
+
+def cheap(size: int) -> float:
+    """Seconds per byte in a cheap state: any size costs the same (the syscall aside)."""
+    return 0.3e-9
+
+
+def whole_dear(size: int) -> float:
+    """Large folios are fresh memory the host must back: small pieces are cheaper."""
+    return 5e-9 if size > SMALL_PIECE else 0.5e-9
+
+
+def small_dear(size: int) -> float:
+    """The other costly state (2026-12-02, 03:42): small pieces cost twice as much per byte."""
+    return 0.5e-9 if size > SMALL_PIECE else 1.3e-9
 
 
 class Clocked:
-    """A destination whose every write costs the writer `cost(size)` seconds of thread time."""
+    """A destination whose every write costs the writer SYSCALL + state(size) * size seconds of
+    thread time."""
 
-    def __init__(self, patch: pytest.MonkeyPatch) -> None:
+    def __init__(self, patch: pytest.MonkeyPatch, state: Callable[[int], float] = cheap) -> None:
         self.now = 0.0
         self.sizes: list[int] = []
         self.data = bytearray()
-        self.slow = False
+        self.state = state
         patch.setattr(overlap.time, "thread_time", lambda: self.now)
 
     def write(self, data: memoryview) -> int:
         self.sizes.append(len(data))
         self.data += data
-        per_byte = 3 * SLOW_SECONDS_PER_BYTE if self.slow else SLOW_SECONDS_PER_BYTE / 3
-        self.now += len(data) * per_byte
+        self.now += SYSCALL + self.state(len(data)) * len(data)
         return len(data)
 
 
@@ -38,52 +56,90 @@ def write_buffers(pieces: Pieces, count: int) -> bytearray:
     return written
 
 
-def test_cheap_writes_stay_large(monkeypatch: pytest.MonkeyPatch) -> None:
+def units_written_small(sizes: list[int]) -> list[bool]:
+    """For each unit, in order, whether it went in small pieces (several writes) or whole (one)."""
+    ways, at = [], 0
+    while at < len(sizes):
+        whole = sizes[at] > SMALL_PIECE
+        ways.append(not whole)
+        at += 1 if whole else -(-UNIT // SMALL_PIECE)
+    return ways
+
+
+def test_every_byte_once_in_order_in_units_of_equal_length(monkeypatch: pytest.MonkeyPatch) -> None:
     dst = Clocked(monkeypatch)
     written = write_buffers(Pieces(dst.write), 8)
     assert bytes(dst.data) == written
-    assert max(dst.sizes) == WRITE_PIECE
-    assert all(size == WRITE_PIECE or size == BUFFER % WRITE_PIECE for size in dst.sizes)
+    assert max(dst.sizes) <= WRITE_PIECE
+    assert {size for size in dst.sizes if size > SMALL_PIECE} <= {UNIT, BUFFER - 2 * UNIT}
+    assert min(dst.sizes) > SMALL_PIECE // 2  # no short remainder of a buffer, whatever its length
 
 
-def test_a_slow_large_piece_turns_to_small_ones_and_a_cheap_one_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cheap_state_writes_whole_units_and_tries_small_pieces_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     dst = Clocked(monkeypatch)
-    pieces = Pieces(dst.write)
-    dst.slow = True
-    written = write_buffers(pieces, 2)
-    assert dst.sizes[0] == WRITE_PIECE  # judged slow
-    assert set(dst.sizes[1:]) <= {SMALL_PIECE, BUFFER % SMALL_PIECE}
-    # Still slow when a large piece is tried again: small pieces for SMALL_FOR bytes more.
-    before = len(dst.sizes)
-    buffers = -(-SMALL_FOR // BUFFER) + 1
-    written += write_buffers(pieces, buffers)
-    large = [i for i, size in enumerate(dst.sizes) if i >= before and size > SMALL_PIECE]
-    assert len(large) == 1
-    assert sum(dst.sizes[before : large[0]]) >= SMALL_FOR - 2 * BUFFER
-    # Cheap again: the next large piece tried stays large, and so do the rest.
-    dst.slow = False
-    before = len(dst.sizes)
-    written += write_buffers(pieces, buffers + 4)
-    tail = dst.sizes[before:]
-    first_large = next(i for i, size in enumerate(tail) if size > SMALL_PIECE)
-    assert SMALL_PIECE not in tail[first_large:]  # (a buffer's remainder is never 32 KiB)
-    assert max(tail[first_large:]) == WRITE_PIECE
-    assert tail[-9:] == [WRITE_PIECE, WRITE_PIECE, BUFFER % WRITE_PIECE] * 3
+    written = write_buffers(Pieces(dst.write), 3 * PROBE_EVERY // 3 + 2)
+    ways = units_written_small(dst.sizes)
+    assert ways[:2] == [False, True]  # the first unit whole, the second in small pieces: both timed
+    assert sum(ways) == 1 + (len(ways) - 2) // PROBE_EVERY  # then small pieces only as a probe
     assert bytes(dst.data) == written
 
 
-def test_only_pieces_large_enough_are_judged(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A buffer's short tail (and any write under JUDGED_PIECE) costs its syscall, whatever the
-    state: it never switches the writer to small pieces."""
+def test_where_whole_units_are_dear_small_pieces_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    dst = Clocked(monkeypatch, whole_dear)
+    write_buffers(Pieces(dst.write), 2 * PROBE_EVERY // 3 + 2)
+    ways = units_written_small(dst.sizes)
+    assert ways[:2] == [False, True]
+    assert len(ways) - sum(ways) == 1 + (len(ways) - 2) // PROBE_EVERY  # whole only as a probe
+
+
+def test_where_small_pieces_are_dear_whole_units_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    dst = Clocked(monkeypatch, small_dear)
+    write_buffers(Pieces(dst.write), 2 * PROBE_EVERY // 3 + 2)
+    ways = units_written_small(dst.sizes)
+    assert sum(ways) == 1 + (len(ways) - 2) // PROBE_EVERY
+
+
+def test_one_slow_whole_write_does_not_turn_the_writer_to_small_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     dst = Clocked(monkeypatch)
     pieces = Pieces(dst.write)
-    dst.slow = True
-    small = JUDGED_PIECE - 1
+    write_buffers(pieces, 2)
+    spikes = [20e-9]  # the next whole write only: a block the host must back again
+
+    def spike(size: int) -> float:
+        return spikes.pop() if spikes and size > SMALL_PIECE else cheap(size)
+
+    dst.state = spike
+    before = len(dst.sizes)
+    write_buffers(pieces, 4)
+    assert not spikes
+    assert min(dst.sizes[before:]) > SMALL_PIECE
+
+
+def test_a_change_of_state_is_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    dst = Clocked(monkeypatch, whole_dear)
+    pieces = Pieces(dst.write)
+    write_buffers(pieces, PROBE_EVERY)  # settled on small pieces, whole units probed meanwhile
+    dst.state = small_dear
+    before = len(dst.sizes)
+    write_buffers(pieces, 4 * PROBE_EVERY)  # enough probes for the median of the whole ones to turn
+    ways = units_written_small(dst.sizes[before:])
+    assert ways[-PROBE_EVERY // 2 :] == [False] * (PROBE_EVERY // 2)
+
+
+def test_writes_shorter_than_a_judged_unit_are_written_whole_and_not_timed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream's short last buffer costs its syscall, whatever the state: it is not a sample."""
+    dst = Clocked(monkeypatch, whole_dear)
+    pieces = Pieces(dst.write)
+    short = JUDGED_PIECE - 1
     for _ in range(4):
-        pieces.write(bytearray(small), small)
-    assert dst.sizes == [small] * 4
+        pieces.write(bytearray(short), short)
+    assert dst.sizes == [short] * 4
     pieces.write(bytearray(2 * WRITE_PIECE), 2 * WRITE_PIECE)
-    assert dst.sizes[4:] == [WRITE_PIECE] + [SMALL_PIECE] * (WRITE_PIECE // SMALL_PIECE)
+    assert dst.sizes[4:] == [WRITE_PIECE] + [SMALL_PIECE] * (WRITE_PIECE // SMALL_PIECE)  # the first two
 
 
 def test_short_writes_are_followed_by_the_rest() -> None:
@@ -101,7 +157,7 @@ def test_short_writes_are_followed_by_the_rest() -> None:
 
 
 def test_a_write_that_returns_none_took_everything() -> None:
-    """A duck-typed file (review/vault.py's hashing one) returns None from write()."""
+    """A duck-typed file (review/vault.py's Hashing) returns None from write()."""
     written = bytearray()
 
     def takes_all(data: memoryview) -> None:
