@@ -136,7 +136,7 @@ class Pieces:
     def write(self, buffer: bytearray | memoryview, length: int) -> None:
         """Write buffer[:length] in full, in units of equal length (no short write at the end)."""
         view = memoryview(buffer)[:length]
-        unit = -(-length // -(-length // WRITE_PIECE)) if length else 1
+        unit = _part_length(length, WRITE_PIECE)
         for start in range(0, length, unit):
             self._write_unit(view[start : start + unit])
 
@@ -147,7 +147,7 @@ class Pieces:
         small = self._small_next()
         began = time.thread_time()
         if small:
-            piece = -(-len(unit) // -(-len(unit) // SMALL_PIECE))
+            piece = _part_length(len(unit), SMALL_PIECE)
             for start in range(0, len(unit), piece):
                 self._write_all(unit[start : start + piece])
         else:
@@ -175,6 +175,13 @@ class Pieces:
             if written <= 0:
                 raise OSError(errno.EIO, "a write took none of its bytes")
             piece = piece[written:]
+
+
+def _part_length(length: int, most: int) -> int:
+    """The length of the fewest equal parts of at most `most` bytes that cover `length` (the last
+    one may be shorter by less than a byte per part)."""
+    parts = max(1, -(-length // most))
+    return max(1, -(-length // parts))
 
 
 class Worker:
