@@ -3,7 +3,8 @@
 Whole streams (seal_payload, open_payload, iter_payload) move in batches of 4 chunks: one read
 of about 256 KiB per batch, each chunk sealed or opened in place into the writer's reused buffer,
 and one batch read ahead so the last chunk is known without guessing. The writes are of one batch
-inline, of 4 (about 1 MiB) on the write-behind thread (crypto/overlap.py). The format is the same.
+on a busy machine, of 4 (about 1 MiB) when a core is idle, on the write-behind thread or here,
+whichever is faster (crypto/overlap.py). The format is the same.
 
 Warning: holds the payload key. Private to crypto/.
 """

@@ -73,7 +73,8 @@ class Sealer:
 def seal_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
     """Seal everything src yields into dst, in constant memory (a few 256 KiB buffers).
 
-    On an idle machine the writes run on a second thread beside the sealing (crypto/overlap.py).
+    On an idle machine the writes may run on a second thread beside the sealing, when that is
+    faster (crypto/overlap.py).
     """
     _stream.seal_payload(src, dst, _write_header(dst, recipients))
 

@@ -1,9 +1,11 @@
-"""Overlapping a loop's writes with its work on the second core, when that core is idle.
+"""Overlapping a loop's writes with its work on the second core, when that pays.
 
 file writes and pyca's ChaCha20-Poly1305 release the GIL on large buffers, so a thread that writes
 one batch while the caller seals or opens the next nearly doubles a stream's rate on an idle
-machine; on a busy one the hand-over costs more than it overlaps (bench/seal.py prints both), so
-`second_core_idle()` decides. Memory stays flat: a fixed pool of buffers goes round.
+machine; on a busy one the hand-over costs more than it overlaps, and on the bench VM, in some of
+its states, two threads side by side each run slower than one alone (docs/crypto-speed.md). So
+`second_core_idle()` decides whether to try, and `ChoosingWriter` times both ways as the stream
+goes and keeps to the faster. Memory stays flat: a fixed pool of buffers goes round.
 
 `Pieces` picks the size of each write(2) from what the two sizes have cost lately. `Worker` (calls run
 in order on one thread) is shared with the station's import (review/pipeline.py).
@@ -39,7 +41,9 @@ WRITE_PIECE = 512 * 1024
 SMALL_PIECE = 32 * 1024
 JUDGED_PIECE = 128 * 1024  # shorter writes are not timed: their cost is mostly the syscall
 PROBE_EVERY = 64  # timed units (32 MiB) between two tries of the size not in use
-_KEPT = 5  # recent costs kept per size: their median is its cost, so one slow write does not decide
+_KEPT = 5  # recent costs kept per way: their median is its cost, so one slow write does not decide
+WINDOW_BUFFERS = 8  # a stream's buffers (about 8 MiB) written one way, then timed together
+PROBE_WINDOWS = 16  # windows (about 128 MiB) between two tries of the way not in use
 _TASKS = 16  # calls in flight: for the import, at most 16 MiB of envelope or plaintext in memory
 _SNAPSHOTS = 3  # of the runnable count, for second_core_idle()
 _SNAPSHOT_GAP = 0.0005  # seconds between them
@@ -295,6 +299,11 @@ class WriteBehind(Generic[_Buffer]):
         finally:
             self._worker.close()
 
+    def write_here(self, buffer: _Buffer, length: int) -> None:
+        """Write buffer in the calling thread, after every buffer handed over before it."""
+        self.wait()
+        self._write(buffer, length)
+
     def _write(self, buffer: _Buffer, length: int) -> None:
         try:
             self._write_out(buffer, length)
@@ -302,22 +311,99 @@ class WriteBehind(Generic[_Buffer]):
             self._free.put(buffer)
 
 
+class ChoosingWriter:
+    """Writes a stream window by window (WINDOW_BUFFERS buffers each) either behind, on
+    WriteBehind's thread, or here, whichever has moved it faster lately: the median wall time per
+    byte of the last few windows each way. The first window goes behind, the second here, and the
+    way not in use is tried again every PROBE_WINDOWS windows, so a change of state is followed.
+
+    A window is timed from the last write of the one before it to its own last write, wherever
+    each ran: the thread's head start (buffers it takes while the pool is empty) and the wait for
+    its last writes are both counted. Wall time, not CPU time, because the overlap is the point.
+    """
+
+    def __init__(self, dst: BinaryIO, size: int) -> None:
+        self._pieces = Pieces(dst.write)
+        self._behind = WriteBehind(self._write_out, _pool(size))
+        # Seconds per byte of the last windows, written here [False] and behind [True].
+        self._costs: tuple[deque[float], deque[float]] = (deque(maxlen=_KEPT), deque(maxlen=_KEPT))
+        self._lock = threading.Lock()  # over _costs: the writing side adds, the caller reads
+        self._handed = 0  # buffers handed to write()
+        self._way = True  # of the window being handed over
+        self._ways: deque[bool] = deque()  # of the windows not all written yet, oldest first
+        self._since_probe = 0
+        # Of the window being written; only the writing side touches them, one side at a time.
+        self._written = 0
+        self._window_bytes = 0
+        self._window_start = time.monotonic()
+
+    def buffer(self) -> bytearray:
+        return self._behind.buffer()
+
+    def write(self, buffer: bytearray, length: int) -> None:
+        if self._handed % WINDOW_BUFFERS == 0:
+            self._way = self._next_way()
+            self._ways.append(self._way)
+        self._handed += 1
+        if self._way:
+            self._behind.write(buffer, length)
+        else:
+            self._behind.write_here(buffer, length)
+
+    def close(self) -> None:
+        self._behind.close()
+
+    def _next_way(self) -> bool:
+        """Whether the next window goes behind: the faster way, or the other as a probe."""
+        window = self._handed // WINDOW_BUFFERS
+        with self._lock:
+            here, behind = list(self._costs[False]), list(self._costs[True])
+        if window < 2:
+            return window == 0
+        if not here or not behind:  # a window behind may still be being written
+            return not behind
+        faster = statistics.median(behind) < statistics.median(here)
+        self._since_probe += 1
+        if self._since_probe >= PROBE_WINDOWS:
+            self._since_probe = 0
+            return not faster
+        return faster
+
+    def _write_out(self, buffer: bytearray, length: int) -> None:
+        """Write one buffer; after a window's last, note what the window cost."""
+        self._pieces.write(buffer, length)
+        self._written += 1
+        self._window_bytes += length
+        if self._written % WINDOW_BUFFERS:
+            return
+        now = time.monotonic()
+        way = self._ways.popleft()
+        with self._lock:
+            self._costs[way].append((now - self._window_start) / max(1, self._window_bytes))
+        self._window_start, self._window_bytes = now, 0
+
+
 def file_writer_behind(dst: BinaryIO, size: int) -> WriteBehind[bytearray]:
     """A WriteBehind to a file: buffers of HANDOFF_BATCHES times size (fewer hand-overs, each
     costly), written in Pieces."""
-    buffers = [bytearray(size * HANDOFF_BATCHES) for _ in range(_BUFFERS)]
-    return WriteBehind(Pieces(dst.write).write, buffers)
+    return WriteBehind(Pieces(dst.write).write, _pool(size))
+
+
+def _pool(size: int) -> list[bytearray]:
+    """A stream's write-behind buffers: HANDOFF_BATCHES times size each (fewer hand-overs)."""
+    return [bytearray(size * HANDOFF_BATCHES) for _ in range(_BUFFERS)]
 
 
 @contextmanager
 def writer_for(dst: BinaryIO, size: int, overlap: bool) -> Iterator[BufferWriter]:
-    """A WriteBehind when `overlap` is asked for and the second core is idle, else an InlineWriter.
+    """A ChoosingWriter when `overlap` is asked for and the second core is idle, else an
+    InlineWriter.
 
     Leaving the block closes it: on success every write is done (a write's failure is raised); on
     an exception the thread is stopped and that exception goes on.
     """
     writer: BufferWriter
-    writer = file_writer_behind(dst, size) if overlap and second_core_idle() else InlineWriter(dst, size)
+    writer = ChoosingWriter(dst, size) if overlap and second_core_idle() else InlineWriter(dst, size)
     try:
         yield writer
     except BaseException:

@@ -268,7 +268,7 @@ def test_a_write_behind_thread_stops_after_a_failure_on_the_filling_side(
     monkeypatch.setattr(overlap, "second_core_idle", lambda: True)
     dst = Recording()
     with pytest.raises(RuntimeError, match=r"^stop$"), overlap.writer_for(dst, 10, overlap=True) as out:
-        assert isinstance(out, overlap.WriteBehind)
+        assert isinstance(out, overlap.ChoosingWriter)
         buffer = out.buffer()
         buffer[:] = b"0123456789"
         out.write(buffer, 4)
