@@ -59,8 +59,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from urllib3.exceptions import ReadTimeoutError  # noqa: E402
 
 from bench import proc  # noqa: E402 (after the path is set)
-from bench.intake import bare_server, met, timed_upload  # noqa: E402
+from bench.intake import bare_server, timed_upload  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
+from bench.verdict import met  # noqa: E402
 from crypto import X25519Identity, seal_bytes  # noqa: E402
 from tests.support.browser import chromium  # noqa: E402
 from tests.support.live import running_intake  # noqa: E402

@@ -59,6 +59,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.sizes import parse_size, size_label  # noqa: E402 (after the path is set)
+from bench.verdict import met  # noqa: E402
 from crypto import X25519Identity  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -546,9 +547,9 @@ def main() -> None:
     print("(! marks a share below the target)")
 
     refused = all(status == 400 for status in statuses)
-    met = "met" if refused and median_ms < TARGET_BOUNDARY_MS else "NOT met"
+    boundary_met = met(refused and median_ms < TARGET_BOUNDARY_MS)
     print(f"\n71-character boundary: statuses {statuses}, median {median_ms:.1f} ms to the status line")
-    print(f"  target: refused (400) in < {TARGET_BOUNDARY_MS:.0f} ms: {met}")
+    print(f"  target: refused (400) in < {TARGET_BOUNDARY_MS:.0f} ms: {boundary_met}")
     log = "".join(lines)
     print(f"server logs: {len(log.splitlines())} lines, {log.count('Traceback')} tracebacks")
 

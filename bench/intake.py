@@ -62,6 +62,7 @@ if str(REPO) not in sys.path:
 
 from bench import proc  # noqa: E402 (after the path is set)
 from bench.sizes import parse_size, size_label  # noqa: E402
+from bench.verdict import met  # noqa: E402
 from tests.support.live import free_port, running_intake, stop  # noqa: E402
 from tests.support.visitor import Visitor, new_boundary, part_header  # noqa: E402
 
@@ -80,10 +81,6 @@ SLOW_TICK = 0.1
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
 
 
 def percentile(values: list[float], q: int) -> float:

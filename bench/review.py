@@ -7,7 +7,7 @@ Run from the repository root:
     .venv/bin/python bench/review.py --quick          # 64 MiB smoke run
 
 It prints numbers only; the targets (import at >= 60% of the floor's MB/s, peak RSS < 100 MB) are
-printed beside them as "met" / "not met", never asserted. MB means 10^6 bytes everywhere.
+printed beside them as "met" / "NOT met", never asserted. MB means 10^6 bytes everywhere.
 
 Setup (untimed), in a temporary directory under --dir (default: the repository's parent, the same
 disk), removed at the end, also on error or Ctrl-C (unless --keep):
@@ -73,6 +73,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.sizes import parse_size  # noqa: E402 (after the path is set)
+from bench.verdict import met  # noqa: E402
 from crypto import Sealer, X25519Identity, parse_recipient, seal_bytes  # noqa: E402
 from submission.datadir import create_data_dir  # noqa: E402
 from submission.db import make_engine, make_session_factory  # noqa: E402
@@ -213,10 +214,6 @@ def mbps(size: int, seconds: float) -> float:
     return size / MB / seconds if seconds > 0 else float("inf")
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT MET"
-
-
 def bench(root: Path, size: int, files: int, rounds: int) -> None:
     template = root / "station-template"
     intake_dir = root / "intake"
@@ -308,7 +305,7 @@ def bench(root: Path, size: int, files: int, rounds: int) -> None:
     print(f"  import net of its fixed cost   {net_text}  (fixed cost {fixed_cost:.2f} s: start, unlock)")
     print(
         f"  ratio import / floor           {ratio:8.1%}   target >= {TARGET_RATIO:.0%}: "
-        f"{verdict(ratio >= TARGET_RATIO)}"
+        f"{met(ratio >= TARGET_RATIO)}"
     )
     if min(net) > 0:  # the floor's own figure has no process start in it; the import's net neither
         net_ratio = mbps(bundle_size, statistics.median(net)) / floor_rate
@@ -324,7 +321,7 @@ def bench(root: Path, size: int, files: int, rounds: int) -> None:
     )
     print(
         f"  peak RSS, import after unlock  {after_unlock / MB:8.1f} MB   target < {TARGET_RSS_MB:.0f} MB: "
-        f"{verdict(after_unlock / MB < TARGET_RSS_MB)}  (sampled every 5 ms once the keys are open; "
+        f"{met(after_unlock / MB < TARGET_RSS_MB)}  (sampled every 5 ms once the keys are open; "
         "the scrypt 2^18 unlock alone needs 256 MiB)"
     )
 

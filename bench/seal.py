@@ -7,7 +7,7 @@ Run from the repository root:
     .venv/bin/python bench/seal.py --sizes 1G --rounds 9 --dir /work
     .venv/bin/python bench/seal.py --quick            # 64 MiB smoke run
 
-It prints numbers only; the targets are printed beside them as "met" / "not met", never asserted.
+It prints numbers only; the targets are printed beside them as "met" / "NOT met", never asserted.
 MB means 10^6 bytes everywhere (throughput and RSS). Throughput is plaintext bytes / wall time.
 
 What is measured, for each size (a fresh file of os.urandom bytes):
@@ -62,7 +62,10 @@ the kernel's dirty-page writeback):
   information;
 * --rounds rounds, round-robin: each round runs both ceilings, tamga and age (seal, then open), the order
   rotated every round, so a slow spell of the machine or disk is shared; the median is the headline
-  and the targets are judged on it; the best run and every run's wall time are printed too.
+  and the targets are judged on it; the best run and every run's wall time are printed too, and,
+  for information, Tamga against age round by round (in how many rounds Tamga was faster, and the
+  median of the two walls' ratio within a round), which a state of the VM lasting several rounds
+  sways less than the medians do.
 
 Peak RSS: each of tamga seal and open runs once more per size in a fresh child process
 (`python -m bench.children.seal_rss`) that reads its own /proc/self/status VmHWM at the end (VmRSS
@@ -112,6 +115,7 @@ from bench import proc  # noqa: E402
 from bench.review import bench as import_bench  # noqa: E402
 from bench.review import read_through  # noqa: E402
 from bench.sizes import parse_size, size_label  # noqa: E402
+from bench.verdict import met  # noqa: E402
 from crypto import overlap  # noqa: E402 (after the path is set)
 from crypto._stream import BATCH_CHUNKS  # noqa: E402
 
@@ -401,10 +405,6 @@ def load() -> str:
     return text
 
 
-def met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
 def bench_size(
     size: int, rounds: int, settle: float, work: Path, identity: crypto.X25519Identity, key_file: Path
 ) -> dict[str, dict[str, int]]:
@@ -543,6 +543,16 @@ def bench_size(
             f"{met(rate[ours] > rate[theirs])}; CPU, on 1 thread {cpu_rate[single]:.1f} vs "
             f"{cpu_rate[theirs]:.1f} -> {met(cpu_rate[single] > cpu_rate[theirs])} "
             f"(as it chose: {cpu_rate[ours]:.1f}, information)"
+        )
+    for step in ("seal", "open"):
+        # Paired by round: the two ran minutes apart at most, so a state of the VM that lasts
+        # longer (docs/crypto-speed.md) weighs on both; medians over all rounds mix states.
+        ours_each, theirs_each = times[f"tamga {step}"], times[f"age {step}"]
+        wins = sum(o < t for o, t in zip(ours_each, theirs_each, strict=True))
+        ratio = statistics.median(t / o for o, t in zip(ours_each, theirs_each, strict=True))
+        print(
+            f"  (information) {step}, round by round: Tamga faster than age CLI in {wins} of "
+            f"{len(ours_each)} rounds; median of age's wall / Tamga's in one round: {ratio:.2f}"
         )
     for step in ("seal", "open"):
         ours, theirs = f"cli {step}", f"age {step}"

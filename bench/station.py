@@ -7,7 +7,7 @@ Run from the repository root:
     .venv/bin/python bench/station.py --size 4G --dir /work --keep
 
 It prints numbers only; the targets (seek < 100 ms to the first byte, memory < 100 MB and flat,
-inbox p95 < 300 ms) are printed beside them as "met" / "not met", never asserted. MB = 10^6 bytes.
+inbox p95 < 300 ms) are printed beside them as "met" / "NOT met", never asserted. MB = 10^6 bytes.
 
 Setup (untimed), in a temporary directory under --dir (default: the repository's parent), removed
 at the end unless --keep: a station made with review.station.Station.create (real passphrase); a
@@ -62,6 +62,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.sizes import parse_size  # noqa: E402
+from bench.verdict import met  # noqa: E402
 from crypto import Sealer  # noqa: E402
 from review import catalogue, preview  # noqa: E402
 from review.media import Content, Facts  # noqa: E402
@@ -94,10 +95,6 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "not met"
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -108,7 +105,7 @@ def timing(label: str, millis: list[float], judged: str, target: float) -> None:
     worst = max(millis) if judged == "max" else percentile(millis, 0.95)
     print(
         f"{label}: first {millis[0]:.1f} ms, p50 {statistics.median(millis):.1f} ms, {judged} {worst:.1f} ms "
-        f"(target {judged} < {target:.0f} ms: {verdict(worst < target)})"
+        f"(target {judged} < {target:.0f} ms: {met(worst < target)})"
     )
 
 
@@ -228,7 +225,7 @@ def library(station: Station, keys: Keys, video_id: int, seeks: int) -> None:
     print(
         f"library play-through: {size / 1e6 / elapsed:.0f} MB/s; RSS start {samples[0]:.1f} MB, peak "
         f"{max(samples):.1f} MB, end {samples[-1]:.1f} MB (target < 100 MB and flat: "
-        f"{verdict(max(samples) < 100 and growth < 5)})"
+        f"{met(max(samples) < 100 and growth < 5)})"
     )
     db.close()
 
@@ -330,7 +327,7 @@ def over_http(root: Path, video_id: int, size: int, seeks: int, rounds: int) -> 
         print(
             f"HTTP play-through: {size / 1e6 / elapsed:.0f} MB/s; server RSS start {samples[0]:.1f} MB, "
             f"peak {max(samples):.1f} MB, end {samples[-1]:.1f} MB (target < 100 MB and flat: "
-            f"{verdict(max(samples) < 100 and growth < 5)})"
+            f"{met(max(samples) < 100 and growth < 5)})"
         )
         for name, page in (
             ("inbox", "/"),
