@@ -1,7 +1,7 @@
 """Overlapping a loop's writes with its work on the second core, when that pays.
 
 file writes and pyca's ChaCha20-Poly1305 release the GIL on large buffers, so a thread that writes
-one batch while the caller seals or opens the next nearly doubles a stream's rate on an idle
+one batch while the caller seals or opens the next can nearly double a stream's rate on an idle
 machine; on a busy one the hand-over costs more than it overlaps, and on the bench VM, in some of
 its states, two threads side by side each run slower than one alone (docs/crypto-speed.md). So
 `second_core_idle()` decides whether to try, and `ChoosingWriter` times both ways as the stream
