@@ -119,6 +119,36 @@ class InlineWriter:
         pass
 
 
+class Cheaper:
+    """Which of two ways (False, True) to do the next unit of work: a way not tried yet first (False
+    before True), then the one whose last _KEPT costs have the lower median, so that one slow unit
+    does not decide, and every `probe_every` choices the other, so that a change of state is
+    followed. The one home of that choice: Pieces picks a write size by it, ChoosingWriter a
+    thread. Costs may be recorded on another thread than the one that chooses."""
+
+    def __init__(self, probe_every: int) -> None:
+        self._costs: tuple[deque[float], deque[float]] = (deque(maxlen=_KEPT), deque(maxlen=_KEPT))
+        self._lock = threading.Lock()
+        self._probe_every = probe_every
+        self._since_probe = 0
+
+    def record(self, way: bool, cost: float) -> None:
+        with self._lock:
+            self._costs[way].append(cost)
+
+    def choose(self) -> bool:
+        with self._lock:
+            false, true = list(self._costs[False]), list(self._costs[True])
+        if not false or not true:
+            return bool(false)
+        cheaper = statistics.median(true) < statistics.median(false)
+        self._since_probe += 1
+        if self._since_probe >= self._probe_every:
+            self._since_probe = 0
+            return not cheaper
+        return cheaper
+
+
 class Pieces:
     """Writes a stream's buffers in units of at most WRITE_PIECE, each as one write or as pieces
     of SMALL_PIECE, whichever has cost this thread less CPU per byte lately: the median of the last
@@ -133,9 +163,7 @@ class Pieces:
 
     def __init__(self, write: Callable[[memoryview], int | None]) -> None:
         self._write = write
-        # Seconds per byte of the last units, written whole [False] and in small pieces [True].
-        self._costs: tuple[deque[float], deque[float]] = (deque(maxlen=_KEPT), deque(maxlen=_KEPT))
-        self._since_probe = 0
+        self._small = Cheaper(PROBE_EVERY)  # seconds per byte of units whole (False) and small (True)
 
     def write(self, buffer: bytearray | memoryview, length: int) -> None:
         """Write buffer[:length] in full, in units of equal length (no short write at the end)."""
@@ -148,7 +176,7 @@ class Pieces:
         if len(unit) < JUDGED_PIECE:
             self._write_all(unit)
             return
-        small = self._small_next()
+        small = self._small.choose()  # the first unit is written whole, the second in small pieces
         began = time.thread_time()
         if small:
             piece = _part_length(len(unit), SMALL_PIECE)
@@ -156,20 +184,7 @@ class Pieces:
                 self._write_all(unit[start : start + piece])
         else:
             self._write_all(unit)
-        self._costs[small].append((time.thread_time() - began) / len(unit))
-
-    def _small_next(self) -> bool:
-        """Whether the next unit goes in small pieces: the cheaper way, or the other as a probe.
-        The first unit is written whole, the second in small pieces."""
-        whole, small = self._costs
-        if not whole or not small:
-            return bool(whole)
-        cheaper = statistics.median(small) < statistics.median(whole)
-        self._since_probe += 1
-        if self._since_probe >= PROBE_EVERY:
-            self._since_probe = 0
-            return not cheaper
-        return cheaper
+        self._small.record(small, (time.thread_time() - began) / len(unit))
 
     def _write_all(self, piece: memoryview) -> None:
         while piece:
@@ -325,13 +340,10 @@ class ChoosingWriter:
     def __init__(self, dst: BinaryIO, size: int) -> None:
         self._pieces = Pieces(dst.write)
         self._behind = WriteBehind(self._write_out, _pool(size))
-        # Seconds per byte of the last windows, written here [False] and behind [True].
-        self._costs: tuple[deque[float], deque[float]] = (deque(maxlen=_KEPT), deque(maxlen=_KEPT))
-        self._lock = threading.Lock()  # over _costs: the writing side adds, the caller reads
+        self._faster = Cheaper(PROBE_WINDOWS)  # seconds per byte of windows here (False), behind (True)
         self._handed = 0  # buffers handed to write()
         self._way = True  # of the window being handed over
         self._ways: deque[bool] = deque()  # of the windows not all written yet, oldest first
-        self._since_probe = 0
         # Of the window being written; only the writing side touches them, one side at a time.
         self._written = 0
         self._window_bytes = 0
@@ -354,20 +366,10 @@ class ChoosingWriter:
         self._behind.close()
 
     def _next_way(self) -> bool:
-        """Whether the next window goes behind: the faster way, or the other as a probe."""
+        """Whether the next window goes behind: the first does, the second does not (its cost is
+        known at once, the first's may not be yet), then the faster way or the other as a probe."""
         window = self._handed // WINDOW_BUFFERS
-        with self._lock:
-            here, behind = list(self._costs[False]), list(self._costs[True])
-        if window < 2:
-            return window == 0
-        if not here or not behind:  # a window behind may still be being written
-            return not behind
-        faster = statistics.median(behind) < statistics.median(here)
-        self._since_probe += 1
-        if self._since_probe >= PROBE_WINDOWS:
-            self._since_probe = 0
-            return not faster
-        return faster
+        return window == 0 if window < 2 else self._faster.choose()
 
     def _write_out(self, buffer: bytearray, length: int) -> None:
         """Write one buffer; after a window's last, note what the window cost."""
@@ -377,9 +379,7 @@ class ChoosingWriter:
         if self._written % WINDOW_BUFFERS:
             return
         now = time.monotonic()
-        way = self._ways.popleft()
-        with self._lock:
-            self._costs[way].append((now - self._window_start) / max(1, self._window_bytes))
+        self._faster.record(self._ways.popleft(), (now - self._window_start) / max(1, self._window_bytes))
         self._window_start, self._window_bytes = now, 0
 
 
