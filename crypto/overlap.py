@@ -366,8 +366,9 @@ class ChoosingWriter:
         self._behind.close()
 
     def _next_way(self) -> bool:
-        """Whether the next window goes behind: the first does, the second does not (its cost is
-        known at once, the first's may not be yet), then the faster way or the other as a probe."""
+        """Whether the next window goes behind. The first does and the second does not, fixed: when
+        the second is chosen, the thread may still be writing the first. Then the faster way, or
+        the other as a probe."""
         window = self._handed // WINDOW_BUFFERS
         return window == 0 if window < 2 else self._faster.choose()
 
