@@ -115,18 +115,20 @@ def origin(driver: WebDriver) -> str:
 
 def wait_for_page(
     driver: WebDriver,
-    paths: str | tuple[str, ...],
+    paths: str | tuple[str, ...] | None,
     css: str,
     base_url: str | None = None,
     timeout: float = 30,
 ) -> None:
     """Wait until the browser is at one of `paths` and shows an element matching `css` (no script
-    needed). The paths are on `base_url`, or by default on the origin the browser is at."""
+    needed). The paths are on `base_url`, or by default on the origin the browser is at. None:
+    any path, for a page whose path is known only once there (a new item's); the browser's URL
+    read just after a click is still the old page's."""
     paths = (paths,) if isinstance(paths, str) else paths
 
     def arrived(d: WebDriver) -> bool:
         base = origin(d) if base_url is None else base_url
-        here = d.current_url in {base + path for path in paths}
+        here = paths is None or d.current_url in {base + path for path in paths}
         return here and bool(d.find_elements(By.CSS_SELECTOR, css))
 
     try:

@@ -143,10 +143,10 @@ def test_a_session_without_javascript(
     assert "verified" in driver.find_element(By.ID, "history").text
 
     driver.find_element(By.PARTIAL_LINK_TEXT, "Its submission").click()
-    support.wait_for_page(driver, here(driver), "#reply-text")
+    support.wait_for_page(driver, None, "#reply-text")
     driver.find_element(By.ID, "reply-text").send_keys("Thank you. Which polling station was this?")
     driver.find_element(By.ID, "send-reply").click()
-    support.wait_for_page(driver, here(driver), ".notice")
+    support.wait_for_page(driver, None, ".notice")
     shot(driver, "replied")
 
     driver.find_element(By.LINK_TEXT, "Outbox").click()
