@@ -95,29 +95,6 @@ def write_file(path: Path, size: int, total: int) -> tuple[float, float]:
     return wall, after.ru_stime - before.ru_stime
 
 
-CHOSEN = {True: 0, False: 0}  # windows that ChoosingWriter wrote behind / here, as shipped
-_choose = overlap.ChoosingWriter._next_way
-
-
-def _counted_choice(self: overlap.ChoosingWriter) -> bool:
-    way = _choose(self)
-    CHOSEN[way] += 1
-    return way
-
-
-def way_fixed(behind: bool, step: Callable[[Path, Path], None], src: Path, dst: Path) -> None:
-    """Tamga's seal or open with every window written `behind` (when a core is idle), as before
-    ChoosingWriter, or here; the ones as shipped are counted in CHOSEN."""
-    overlap.ChoosingWriter._next_way = lambda self: behind  # type: ignore[method-assign]
-    try:
-        step(src, dst)
-    finally:
-        overlap.ChoosingWriter._next_way = _counted_choice  # type: ignore[method-assign]
-
-
-overlap.ChoosingWriter._next_way = _counted_choice  # type: ignore[method-assign]
-
-
 def streams_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> None:
     """Print the median wall, user and kernel seconds of sealing one file and of opening one
     envelope each way, with bench/seal.py's contestants and its timing (a `sync` and 1 s before
@@ -143,11 +120,38 @@ def streams_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> N
         f"tamga, {size_label(p)} pieces only": (partial(fixed, p, shipped[0]), partial(fixed, p, shipped[1]))
         for p in pieces
     }
+    chosen = {True: 0, False: 0}  # windows Tamga as shipped wrote behind / here, timed runs only
+    choose = overlap.ChoosingWriter._next_way
+
+    def choosing(
+        way: Callable[[overlap.ChoosingWriter], bool],
+        step: Callable[[Path, Path], None],
+        src: Path,
+        dst: Path,
+    ) -> None:
+        """Tamga's seal or open with `way` choosing each window's way (ChoosingWriter._next_way)."""
+        overlap.ChoosingWriter._next_way = way  # type: ignore[method-assign, assignment]
+        try:
+            step(src, dst)
+        finally:
+            overlap.ChoosingWriter._next_way = choose  # type: ignore[method-assign]
+
+    def counted(writer: overlap.ChoosingWriter) -> bool:
+        way = choose(writer)
+        chosen[way] += 1
+        return way
+
+    def behind(writer: overlap.ChoosingWriter) -> bool:
+        return True  # every window on the thread, as before ChoosingWriter
+
     ways["tamga, always behind"] = (
-        partial(way_fixed, True, shipped[0]),
-        partial(way_fixed, True, shipped[1]),
+        partial(choosing, behind, shipped[0]),
+        partial(choosing, behind, shipped[1]),
     )
-    ways["tamga as shipped"] = shipped
+    ways["tamga as shipped"] = (
+        partial(choosing, counted, shipped[0]),
+        partial(choosing, counted, shipped[1]),
+    )
     ways["tamga as shipped, 1 thread"] = make_tamga(identity, single=True)
     if shutil.which("age"):
         ways["age CLI"] = make_age(str(identity.recipient), key_file)
@@ -164,8 +168,7 @@ def streams_by_piece(work: Path, size: int, pieces: list[int], rounds: int) -> N
         kernel = cpu - user
         print(f"  {name:<35} wall {wall:6.2f} s, user {user:5.2f}, kernel {kernel:5.2f} (each wall: {each})")
     print(f"  (Tamga runs that could use the second thread: {sum(OVERLAPPED)} of {len(OVERLAPPED)})")
-    behind, here = CHOSEN[True], CHOSEN[False]
-    print(f"  (windows Tamga as shipped wrote behind / here: {behind} / {here})")
+    print(f"  (windows Tamga as shipped wrote behind / here: {chosen[True]} / {chosen[False]})")
 
 
 def main() -> None:
