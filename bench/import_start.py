@@ -11,7 +11,8 @@ of an empty bundle); this says what it is made of:
 
 * the interpreter's start (`python -c pass`);
 * loading `review.cli` (what every tamga-review command loads) and `review.importer` (what the
-  import loads besides: SQLAlchemy and the catalogue);
+  import loads besides: SQLAlchemy and the catalogue), the latter also as the command loads it,
+  with the garbage collector off and what it loaded frozen (review/cli_support.loading_modules);
 * the identity's unlock: scrypt at work factor 2^18 (crypto/scrypt.py, through PyNaCl's
   libsodium), and for comparison the same derivation through hashlib (OpenSSL).
 
@@ -39,10 +40,12 @@ SCRYPT = "import crypto.scrypt as s; s._derive(b'p' * 16, b's' * 16, s.DEFAULT_W
 OPENSSL = (
     "import hashlib; hashlib.scrypt(b'p' * 16, salt=b's' * 16, n=2**18, r=8, p=1, maxmem=2**29, dklen=32)"
 )
+LOADING = "from review.cli_support import loading_modules as off\nwith off():\n    import review.importer"
 CASES = {
     "interpreter start (python -c pass)": "pass",
     "load review.cli": "import review.cli",
     "load review.importer": "import review.importer",
+    "load review.importer, collector off, frozen": LOADING,
     "scrypt 2^18 through PyNaCl (the unlock)": SCRYPT,
     "scrypt 2^18 through hashlib (OpenSSL)": OPENSSL,
 }
@@ -76,7 +79,7 @@ def main() -> None:
     for name, figures in runs.items():
         wall, user, system = (statistics.median(f[i] for f in figures) for i in range(3))
         each = " ".join(f"{f[0]:.2f}" for f in figures)
-        print(f"  {name:<42} wall {wall:5.2f}, user {user:5.2f}, system {system:5.2f} (each wall: {each})")
+        print(f"  {name:<44} wall {wall:5.2f}, user {user:5.2f}, system {system:5.2f} (each wall: {each})")
 
 
 if __name__ == "__main__":

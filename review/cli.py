@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from review.cli_support import Context
+from review.cli_support import Context, loading_modules
 from review.netguard import forbid_network
 
 COMMANDS = {  # name -> module:attribute
@@ -49,7 +49,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, attribute = COMMANDS[cmd_name].split(":")
-            command = getattr(importlib.import_module(module), attribute)
+            with loading_modules():
+                command = getattr(importlib.import_module(module), attribute)
             assert isinstance(command, click.Command) and command.name == cmd_name, cmd_name
             self.add_command(command)
         return self.commands.get(cmd_name)

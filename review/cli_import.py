@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from review.cli_support import Context, clean_errors, pass_context
+from review.cli_support import Context, clean_errors, loading_modules, pass_context
 
 
 def _progress() -> Callable[[int, int], None]:
@@ -40,7 +40,8 @@ def import_command(ctx: Context, bundles: tuple[Path, ...]) -> None:
     Example: tamga-review --station /media/station import /media/usb/tamga.tar
     """
     unlocking = ctx.start_unlock()
-    from review import importer  # loaded while the identity unlocks (see the docstring)
+    with loading_modules():
+        from review import importer  # loaded while the identity unlocks (see the docstring)
 
     sessions = ctx.station.sessions()
     keys = unlocking.result()

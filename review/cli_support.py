@@ -1,9 +1,11 @@
 """What every tamga-review command shares: the context (station, passphrase, actor) and clean errors."""
 
+import contextlib
 import functools
+import gc
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,24 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+@contextlib.contextmanager
+def loading_modules() -> Iterator[None]:
+    """Load modules with the cyclic garbage collector off, then leave them out of its scans.
+
+    A command's modules make some 60,000 objects that live until exit (SQLAlchemy most of them) and
+    almost no garbage, and each collection scanned them all again: about 0.1 s of the load, and
+    as much again in the collections after it and at exit (a full collection of them takes 30 ms
+    here). gc.freeze() moves them to a generation that no collection scans; the cycles made
+    afterwards are collected as usual.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def clean_errors(function: Callable[..., Any]) -> Callable[..., Any]:
