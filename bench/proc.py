@@ -119,3 +119,18 @@ def memory_handed_back() -> int | None:
             return int(f.read()) * 1024
     except (OSError, ValueError):
         return None
+
+
+def file_refaults() -> int | None:
+    """Bytes of file pages read back after the kernel had evicted them (/proc/vmstat
+    workingset_refault_file): a file read or written a minute before that is cold again, as DAMON
+    reclaim on the bench VM makes it (docs/crypto-speed.md); None where the kernel does not count."""
+    try:
+        with open("/proc/vmstat") as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == "workingset_refault_file":
+                    return int(value) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+    return None

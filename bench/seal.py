@@ -416,6 +416,7 @@ def bench_size(
     print(f"input: os.urandom, written + fsync in {took:.1f} s; resident in page cache: {resident(plain)}")
     print(f"machine load before the runs: {load()}")
     handed_back = proc.memory_handed_back()
+    refaulted = proc.file_refaults()
 
     aead_key = os.urandom(32)  # one key: the two bindings write the same chunks, each opens the other's
     pairs = {
@@ -497,6 +498,12 @@ def bench_size(
         print(
             f"free memory this VM handed back to its host during the runs (page reporting): "
             f"{during / MB:.0f} MB; touched again, each page costs the host's fault (docs/crypto-speed.md)"
+        )
+    if refaulted is not None:
+        again = (proc.file_refaults() or refaulted) - refaulted
+        print(
+            f"file pages read back after their eviction during the runs (workingset_refault_file): "
+            f"{again / MB:.0f} MB"
         )
     heads = f"{'wall MB/s':>10}{'best':>8}{'CPU s':>7}{'user s':>7}{'CPU MB/s':>10}"
     print(f"{'':30}{heads}   wall s of each run")
