@@ -1,5 +1,6 @@
 """What the benchmarks read from /proc: memory (VmRSS, VmHWM), CPU times, children, open files, load;
-and from /sys, how much free memory a VM has handed back to its host.
+how many evicted file pages were read back (/proc/vmstat); and from /sys, how much free memory a VM
+has handed back to its host.
 
 The one home of /proc parsing for bench/ (and for tests/support/live.py, which finds gunicorn's
 workers with `children`). Standard library only: the child programs import it before they measure
